@@ -1,0 +1,48 @@
+/*
+ * interp.h -- the reference evaluator: runs tensor IR with naive loops.
+ *
+ * It is the semantic oracle for every later pass (planner, fuser, JIT):
+ * simple, obviously correct, never clever.  An interpreter keeps its
+ * variables (tensors by name) and functions across runs, which is what the
+ * REPL needs.  Before executing each statement it re-checks it with the
+ * concrete shapes (tx_tir_infer_ranges / tx_tir_call_types), so shape
+ * errors that the static checker could not prove (a loaded tensor) are
+ * still reported as located compile errors (TX_ERROR, exit 1).  Failures
+ * while running (assert, unreadable file, allocation too large, singular
+ * matrix) are TX_RUNTIME_ERROR diagnostics (exit 3).
+ */
+#ifndef TX_INTERP_H
+#define TX_INTERP_H
+
+#include <stdio.h>
+
+#include "ir/tir.h"
+#include "txrt.h"
+
+typedef struct tx_interp tx_interp;
+
+/* out: where print writes (stdout in the driver, a memstream in tests). */
+tx_interp *tx_interp_new(FILE *out);
+void tx_interp_free(tx_interp *in);
+
+/* Run the main unit of p (registering its functions first).  Returns 0 on
+ * success, 1 after a compile-time error, 3 after a runtime error; the
+ * diagnostic is in d.  Variables bound before the error stay bound. */
+int tx_interp_run(tx_interp *in, const tx_tir_program *p, tx_diags *d);
+
+/* Look up variables for the static checker (REPL: later statements are
+ * checked against the values earlier ones produced). */
+tx_lookup tx_interp_lookup(tx_interp *in);
+
+/* The tensor bound to name (borrowed), or NULL. */
+txrt_tensor *tx_interp_get(tx_interp *in, const char *name);
+/* Bind name to t (takes a new reference). */
+void tx_interp_set(tx_interp *in, const char *name, txrt_tensor *t);
+
+/* Iterate over bound variables in name order: calls fn for each. */
+void tx_interp_each(tx_interp *in, void (*fn)(void *ctx, const char *name, const txrt_tensor *t), void *ctx);
+
+/* The functions registered so far (persist across runs). */
+const tx_tir_program *tx_interp_functions(tx_interp *in);
+
+#endif

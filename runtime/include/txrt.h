@@ -1,0 +1,114 @@
+/*
+ * txrt.h -- libtxrt, the tx runtime: a plain C ABI.
+ *
+ * JIT code, AOT objects, the reference evaluator and C users all call the
+ * runtime the same way.  Every fallible entry point takes a txrt_ctx first
+ * and reports failure through it (status and message) instead of printing
+ * or exiting; the caller decides what an error means (the txc driver turns
+ * it into "FILE:LINE:COL: runtime error: ..." and exit status 3).
+ *
+ * Tensors are dense, row-major, with their data 64-byte aligned.  They are
+ * reference counted: txrt_tensor_new returns a tensor with one reference,
+ * txrt_retain adds one, txrt_release drops one and frees at zero.
+ */
+#ifndef TXRT_H
+#define TXRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ORDER: matches tx_dtype_name in frontend/ast.h and txrt_dtype_name(). */
+typedef enum { TXRT_F64 = 0, TXRT_F32 = 1, TXRT_C128 = 2, TXRT_C64 = 3 } txrt_dtype;
+
+#define TXRT_MAX_RANK 32   /* the largest tensor rank txc supports */
+
+typedef struct txrt_tensor {
+    void *data;                     /* 64-byte aligned, size * elem bytes */
+    int64_t size;                   /* number of elements (1 for rank 0) */
+    int64_t shape[TXRT_MAX_RANK];
+    int32_t rank;
+    txrt_dtype dtype;
+    int32_t refcount;
+    int32_t flags;                  /* TXRT_OWNS_DATA */
+} txrt_tensor;
+
+#define TXRT_OWNS_DATA 1
+
+/* Runtime context: the error status of the last failing call. */
+typedef struct txrt_ctx {
+    int status;                     /* 0 ok, non-zero after an error */
+    char errmsg[1024];
+    int64_t max_bytes;              /* refuse single allocations above this (0 = physical memory) */
+} txrt_ctx;
+
+void txrt_ctx_init(txrt_ctx *ctx);
+/* Record an error (printf-style); returns -1 so callers can `return txrt_fail(...)`. */
+int txrt_fail(txrt_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void txrt_clear_error(txrt_ctx *ctx);
+
+/* dtypes */
+size_t txrt_dtype_size(txrt_dtype dt);              /* 8, 4, 16, 8 */
+const char *txrt_dtype_name(txrt_dtype dt);         /* "f64", "f32", "c128", "c64" */
+int txrt_dtype_from_name(const char *s, txrt_dtype *out); /* 0 ok, -1 unknown */
+int txrt_dtype_is_complex(txrt_dtype dt);
+txrt_dtype txrt_dtype_promote(txrt_dtype a, txrt_dtype b); /* f32 < f64, real < complex */
+
+/* Tensors.  New tensors are zero-filled.  Fails (NULL, ctx error) on a
+ * negative size, an element count or byte size that overflows int64, or a
+ * request larger than ctx->max_bytes, with a message giving the shape and
+ * the bytes asked for. */
+txrt_tensor *txrt_tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape);
+txrt_tensor *txrt_scalar_new(txrt_ctx *ctx, txrt_dtype dt, double re, double im);
+txrt_tensor *txrt_tensor_copy(txrt_ctx *ctx, const txrt_tensor *t);
+txrt_tensor *txrt_tensor_cast(txrt_ctx *ctx, const txrt_tensor *t, txrt_dtype dt);
+txrt_tensor *txrt_retain(txrt_tensor *t);
+void txrt_release(txrt_tensor *t);                  /* NULL-safe */
+/* Element i (flat, row-major) as a complex pair (im = 0 for real dtypes). */
+void txrt_get(const txrt_tensor *t, int64_t i, double *re, double *im);
+void txrt_set(txrt_tensor *t, int64_t i, double re, double im);
+/* Shape product with overflow check: 0 ok, -1 on overflow or negative dim. */
+int txrt_shape_size(int rank, const int64_t *shape, int64_t *size);
+/* "(3, 4)" / "()" into buf. */
+const char *txrt_shape_str(int rank, const int64_t *shape, char *buf, size_t n);
+
+/* .npy files (format 1.0 and 2.0 read, 1.0 written unless the header needs
+ * 2.0; '<f8' '<f4' '<c16' '<c8', C order).  Loading validates the magic,
+ * header, dtype, order and shape, and that the file holds exactly the
+ * data; anything else is an error naming the file and what is wrong.
+ * Saving writes a temporary file in the same folder and renames it, so an
+ * interrupted run never leaves a truncated file. */
+txrt_tensor *txrt_npy_load(txrt_ctx *ctx, const char *path);
+txrt_tensor *txrt_npy_load_mem(txrt_ctx *ctx, const void *buf, size_t len, const char *what);
+int txrt_npy_save(txrt_ctx *ctx, const char *path, const txrt_tensor *t);
+
+/* numpy-style printing: a scalar prints as its value; a tensor prints its
+ * values (abbreviated with ... beyond 1000 elements, 3 per edge) followed
+ * by "dtype=f64 shape=(3, 4)".  Floats use numpy's repr rules (shortest
+ * round-trip, "1." for whole numbers in arrays). */
+void txrt_print(FILE *f, const txrt_tensor *t);
+/* One number as print shows a scalar. */
+void txrt_format_scalar(char *buf, size_t n, txrt_dtype dt, double re, double im);
+
+/* Deterministic random numbers: xoshiro256** seeded by splitmix64(seed);
+ * uniform doubles in [0,1) from the top 53 bits; normals by the Box-Muller
+ * transform (both values of each pair used).  Same seed, same tensor, on
+ * every machine. */
+typedef struct txrt_rng { uint64_t s[4]; int has_spare; double spare; } txrt_rng;
+void txrt_rng_seed(txrt_rng *r, uint64_t seed);
+uint64_t txrt_rng_next(txrt_rng *r);
+double txrt_rng_uniform(txrt_rng *r);
+double txrt_rng_normal(txrt_rng *r);
+/* Fill t with uniform [0,1) (rand) or standard normal (randn) values; complex
+ * tensors get independent real and imaginary parts. */
+void txrt_fill_rand(txrt_tensor *t, uint64_t seed);
+void txrt_fill_randn(txrt_tensor *t, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
