@@ -42,6 +42,24 @@ void tx_interp_set(tx_interp *in, const char *name, txrt_tensor *t);
 /* Iterate over bound variables in name order: calls fn for each. */
 void tx_interp_each(tx_interp *in, void (*fn)(void *ctx, const char *name, const txrt_tensor *t), void *ctx);
 
+/* An execution backend for DEF statements (the LLVM JIT plugs in here).
+ * The evaluator calls run_def for every ordinary DEF after range inference
+ * (ellipsis already expanded, indices[k].lo/extent known), with `out`
+ * allocated (zeroed) in the def's result dtype and shape.  For `+=` the
+ * evaluator adds `out` into the target afterwards, so run_def always
+ * computes the plain right-hand side.  get(getctx, name) returns the tensor
+ * bound to a name (borrowed).  Return 0 when done, -1 to decline (the
+ * evaluator then runs the def itself), or 1/3 after adding a diagnostic. */
+typedef struct tx_def_backend {
+    int (*run_def)(void *self, const tx_tir_stmt *def, txrt_tensor *out,
+                   txrt_tensor *(*get)(void *getctx, const char *name), void *getctx,
+                   tx_diags *d);
+    void *self;
+} tx_def_backend;
+
+/* Install (or with NULL remove) a DEF backend. */
+void tx_interp_set_backend(tx_interp *in, const tx_def_backend *b);
+
 /* The functions registered so far (persist across runs). */
 const tx_tir_program *tx_interp_functions(tx_interp *in);
 
