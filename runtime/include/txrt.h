@@ -86,10 +86,11 @@ txrt_tensor *txrt_npy_load(txrt_ctx *ctx, const char *path);
 txrt_tensor *txrt_npy_load_mem(txrt_ctx *ctx, const void *buf, size_t len, const char *what);
 int txrt_npy_save(txrt_ctx *ctx, const char *path, const txrt_tensor *t);
 
-/* numpy-style printing: a scalar prints as its value; a tensor prints its
- * values (abbreviated with ... beyond 1000 elements, 3 per edge) followed
- * by "dtype=f64 shape=(3, 4)".  Floats use numpy's repr rules (shortest
- * round-trip, "1." for whole numbers in arrays). */
+/* numpy-style printing, no trailing newline: a rank-0 tensor prints as
+ * Python prints the numpy scalar ("0.1", "3.0", "(1+2j)"); a tensor prints
+ * numpy 1.24's str() of its values (abbreviated with ... beyond 1000
+ * elements, 3 per edge) followed by a space and its dtype and shape, e.g.
+ * "[[1. 2.]\n [3. 4.]] f64[2,2]". */
 void txrt_print(FILE *f, const txrt_tensor *t);
 /* One number as print shows a scalar. */
 void txrt_format_scalar(char *buf, size_t n, txrt_dtype dt, double re, double im);
