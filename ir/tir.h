@@ -158,6 +158,11 @@ struct tx_tir_stmt {
     tx_tir_expr **items;
     int nitems;
     const char *msg;            /* ASSERT message or NULL */
+    /* Set by tx_tir_expand_ellipsis on the def it returns: the ellipsis def
+     * it was expanded from (NULL otherwise).  tx_tir_infer_ranges uses it
+     * to report operand shape mismatches in whole-tensor terms and to turn
+     * the generated subscripts of rank-0 operands back into scalars. */
+    const tx_tir_stmt *expanded_from;
 };
 
 /* A def parameter/result: name, dims (size name or literal), dtype (-1 = any). */
@@ -196,6 +201,15 @@ typedef struct tx_tir_program {
  * lowering can see go to d. */
 tx_tir_program *tx_lower(tx_arena *a, const tx_ast_program *ast,
                          const tx_tir_program *prev, tx_diags *d);
+
+struct tx_lookup;
+/* (added by the sema helper) tx_lower for a REPL unit: `globals` (may be
+ * NULL) answers for names bound by earlier units, so that their known
+ * rank-0 values fold into constant subscripts (`let n = 5`, then
+ * `r[j] = A[n-1, j]` in a later unit).  tx_lower(...) is
+ * tx_lower_with(..., NULL, d). */
+tx_tir_program *tx_lower_with(tx_arena *a, const tx_ast_program *ast, const tx_tir_program *prev,
+                              const struct tx_lookup *globals, tx_diags *d);
 
 /* ir/tir_print.c: readable text, one statement per line (txc emit --tir). */
 void tx_tir_print(FILE *f, const tx_tir_program *p);
@@ -238,6 +252,14 @@ bool tx_tir_def_type(const tx_tir_stmt *def, const tx_lookup *lk, tx_type *out, 
 /* Expand an ellipsis DEF into an ordinary one of rank `rank` (fresh indices
  * named i0, i1, ...); rank-0 whole accesses stay scalars. */
 tx_tir_stmt *tx_tir_expand_ellipsis(tx_arena *a, const tx_tir_stmt *def, int rank);
+
+/* The same with the operands' types at hand: checks that the operands'
+ * shapes agree (a diagnostic otherwise), picks the rank, and gives every
+ * whole access the subscripts its own rank needs (rank-0 operands stay
+ * scalars).  Returns NULL after a shape error (diagnostic in d) or when
+ * the rank is not known yet (no diagnostic). */
+tx_tir_stmt *tx_tir_expand_ellipsis_lk(tx_arena *a, const tx_tir_stmt *def,
+                                       const tx_lookup *lk, tx_diags *d);
 
 /* Type a CALL: result types from argument types and known values, by the
  * builtin's rule or the function's signature.  Returns false with a

@@ -1,0 +1,449 @@
+/*
+ * jit.c -- the ORC LLJIT session, its symbol table and kernel cache, and
+ * the evaluator backend that runs tensor definitions as native code.
+ *
+ * One LLJIT per tx_jit (txc makes one per process).  Its target machine is
+ * built by target.c from the host CPU name and features, so the code the
+ * JIT emits and the pipeline that optimised it agree on the machine.
+ * Kernels live in a bare JITDylib, "txc.kernels", whose only other
+ * definitions are the absolute symbols of the table below (libm, libc
+ * memory functions, and in time txrt_ entry points).  A bare JITDylib links
+ * against nothing else, so a symbol missing from the table is a link error
+ * here rather than something silently found in the process (LLJIT's main
+ * JITDylib would search the process by default).
+ *
+ * Ownership follows the OrcV2 C examples: modules are created in the
+ * session's thread-safe context; once LLVMOrcLLJITAddLLVMIRModule succeeds
+ * the JIT owns the module, and on failure we dispose it ourselves.
+ * tx_jit_free disposes the LLJIT (all modules and code), then our reference
+ * to the context, then the optimisation target machine.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "codegen/codegen.h"
+#include "codegen/llvm_internal.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- the symbol table ----------------------------------------------------- */
+
+/* Every external symbol generated code may reference, by name and address.
+ * Math intrinsics lower to these libm calls (llvm.exp -> exp, expf), the
+ * backend may form sincos/exp2/exp10 and memset/memcpy from patterns. */
+#define TX_JIT_SYMBOLS(X)                                                      \
+    X(sin) X(cos) X(tan) X(tanh) X(exp) X(exp2) X(exp10) X(log) X(log2)        \
+    X(log10) X(pow) X(sqrt) X(fabs) X(floor) X(ceil) X(fmax) X(fmin) X(hypot)  \
+    X(atan2) X(sinh) X(cosh) X(ldexp) X(fmod) X(round) X(trunc) X(rint)        \
+    X(nearbyint) X(copysign) X(expm1) X(log1p)                                 \
+    X(sinf) X(cosf) X(tanf) X(tanhf) X(expf) X(exp2f) X(exp10f) X(logf)        \
+    X(log2f) X(log10f) X(powf) X(sqrtf) X(fabsf) X(floorf) X(ceilf) X(fmaxf)   \
+    X(fminf) X(hypotf) X(atan2f) X(sinhf) X(coshf) X(ldexpf) X(fmodf)          \
+    X(roundf) X(truncf) X(rintf) X(nearbyintf) X(copysignf) X(expm1f)          \
+    X(log1pf)                                                                  \
+    X(sincos) X(sincosf) X(memset) X(memcpy) X(memmove)
+
+typedef struct jit_symbol {
+    const char *name;
+    uintptr_t addr;
+} jit_symbol;
+
+#define TX_SYM_ENTRY(n) { #n, (uintptr_t)&n },
+static const jit_symbol symbols[] = { TX_JIT_SYMBOLS(TX_SYM_ENTRY) };
+#undef TX_SYM_ENTRY
+
+/* ---- the session ------------------------------------------------------- */
+
+typedef struct kernel {
+    char *key;            /* LIR text (malloc'ed); NULL = empty slot */
+    uint64_t hash;
+    tx_kernel_fn fn;
+} kernel;
+
+struct tx_jit {
+    int opt_level;
+    bool verify;
+    LLVMOrcLLJITRef lljit;
+    LLVMOrcThreadSafeContextRef tsc;
+    LLVMOrcJITDylibRef jd;
+    LLVMTargetMachineRef tm;      /* for the optimisation pipeline and --asm */
+    kernel *cache;
+    size_t ncache, capcache;      /* capcache: a power of two */
+    int nkernels;                 /* names tx_k1, tx_k2, ... */
+    tx_jit_stats stats;
+    FILE *emit_out;
+    tx_cg_emit_kind emit_kind;
+    char *last_decline;
+};
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static void report(tx_diags *d, const char *what, const char *msg) {
+    if (d) tx_error(d, (tx_span){ 0, 0 }, "%s: %s", what, msg ? msg : "unknown LLVM error");
+}
+
+static bool define_symbols(tx_jit *j, char **err) {
+    size_t n = sizeof symbols / sizeof symbols[0];
+    LLVMOrcCSymbolMapPair *pairs = calloc(n, sizeof *pairs);
+    if (!pairs) return *err = strdup("out of memory"), false;
+    for (size_t k = 0; k < n; k++) {
+        pairs[k].Name = LLVMOrcLLJITMangleAndIntern(j->lljit, symbols[k].name);
+        pairs[k].Sym.Address = (LLVMOrcExecutorAddress)symbols[k].addr;
+        pairs[k].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+        pairs[k].Sym.Flags.TargetFlags = 0;
+    }
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, n);
+    free(pairs);
+    LLVMErrorRef e = LLVMOrcJITDylibDefine(j->jd, mu);
+    if (e) {
+        LLVMOrcDisposeMaterializationUnit(mu);
+        *err = tx_cg_error_message(e);
+        return false;
+    }
+    return true;
+}
+
+tx_jit *tx_jit_new(int opt_level, tx_diags *d) {
+    char *err = NULL;
+    tx_jit *j = calloc(1, sizeof *j);
+    if (!j) return report(d, "cannot start the LLVM JIT", "out of memory"), NULL;
+    j->opt_level = opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level;
+#ifdef NDEBUG
+    j->verify = false;
+#else
+    j->verify = true;
+#endif
+    j->tm = tx_cg_host_machine(j->opt_level, &err);
+    LLVMTargetMachineRef jtm = j->tm ? tx_cg_host_machine(j->opt_level, &err) : NULL;
+    if (!jtm) goto fail;
+    /* the JIT's target machine builder takes jtm (and destroys it) */
+    LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jtm);
+    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->lljit, builder); /* consumes builder */
+    if (e) {
+        j->lljit = NULL;
+        err = tx_cg_error_message(e);
+        goto fail;
+    }
+    j->tsc = LLVMOrcCreateNewThreadSafeContext();
+    LLVMOrcExecutionSessionRef es = LLVMOrcLLJITGetExecutionSession(j->lljit);
+    j->jd = LLVMOrcExecutionSessionCreateBareJITDylib(es, "txc.kernels");
+    if (!define_symbols(j, &err)) goto fail;
+    j->capcache = 64;
+    j->cache = calloc(j->capcache, sizeof *j->cache);
+    if (!j->cache) {
+        err = strdup("out of memory");
+        goto fail;
+    }
+    return j;
+fail:
+    report(d, "cannot start the LLVM JIT", err);
+    free(err);
+    tx_jit_free(j);
+    return NULL;
+}
+
+void tx_jit_free(tx_jit *j) {
+    if (!j) return;
+    if (j->lljit) {
+        LLVMErrorRef e = LLVMOrcDisposeLLJIT(j->lljit);
+        if (e) LLVMConsumeError(e);
+    }
+    if (j->tsc) LLVMOrcDisposeThreadSafeContext(j->tsc);
+    if (j->tm) LLVMDisposeTargetMachine(j->tm);
+    for (size_t k = 0; k < j->capcache; k++) free(j->cache[k].key);
+    free(j->cache);
+    free(j->last_decline);
+    free(j);
+}
+
+void tx_jit_set_verify(tx_jit *j, bool on) { j->verify = on; }
+
+void tx_jit_set_emit(tx_jit *j, FILE *out, tx_cg_emit_kind kind) {
+    j->emit_out = out;
+    j->emit_kind = kind;
+}
+
+void tx_jit_get_stats(const tx_jit *j, tx_jit_stats *out) { *out = j->stats; }
+
+const char *tx_jit_last_decline(const tx_jit *j) { return j->last_decline ? j->last_decline : ""; }
+
+/* ---- the cache ------------------------------------------------------------ */
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static kernel *cache_slot(tx_jit *j, const char *key, uint64_t h) {
+    size_t mask = j->capcache - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        kernel *k = &j->cache[i];
+        if (!k->key || (k->hash == h && strcmp(k->key, key) == 0)) return k;
+    }
+}
+
+static bool cache_grow(tx_jit *j) {
+    if (2 * (j->ncache + 1) <= j->capcache) return true;
+    size_t oldcap = j->capcache;
+    kernel *old = j->cache;
+    kernel *nw = calloc(2 * oldcap, sizeof *nw);
+    if (!nw) return false;
+    j->cache = nw;
+    j->capcache = 2 * oldcap;
+    for (size_t k = 0; k < oldcap; k++)
+        if (old[k].key) *cache_slot(j, old[k].key, old[k].hash) = old[k];
+    free(old);
+    return true;
+}
+
+/* ---- compiling ------------------------------------------------------------ */
+
+typedef struct lookup_result {
+    bool done;
+    LLVMErrorRef err;
+    LLVMOrcExecutorAddress addr;
+} lookup_result;
+
+static void on_lookup(LLVMErrorRef err, LLVMOrcCSymbolMapPairs result, size_t n, void *ctx) {
+    lookup_result *r = ctx;
+    r->done = true;
+    r->err = err;
+    if (!err && n > 0) r->addr = result[0].Sym.Address;
+}
+
+/* Look sym up in the kernels' JITDylib only (this compiles its module). */
+static LLVMOrcExecutorAddress lookup(tx_jit *j, const char *sym, char **err) {
+    LLVMOrcCJITDylibSearchOrderElement order[1] = {
+        { j->jd, LLVMOrcJITDylibLookupFlagsMatchExportedSymbolsOnly }
+    };
+    LLVMOrcCLookupSetElement set[1] = {
+        { LLVMOrcLLJITMangleAndIntern(j->lljit, sym), LLVMOrcSymbolLookupFlagsRequiredSymbol }
+    };
+    lookup_result r = { false, NULL, 0 };
+    LLVMOrcExecutionSessionLookup(LLVMOrcLLJITGetExecutionSession(j->lljit), LLVMOrcLookupKindStatic,
+                                  order, 1, set, 1, on_lookup, &r);
+    /* in-process, in-place compilation: the handler has run by now */
+    if (!r.done) return *err = strdup("symbol lookup did not complete"), 0;
+    if (r.err) return *err = tx_cg_error_message(r.err), 0;
+    if (!r.addr) return *err = strdup("symbol resolved to address 0"), 0;
+    return r.addr;
+}
+
+/* Write text with every line prefixed by `lead` (LIR shown as comments). */
+static void write_commented(FILE *o, const char *text, const char *lead) {
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        fprintf(o, "%s%.*s\n", lead, (int)n, p);
+        p += n + (nl ? 1 : 0);
+    }
+}
+
+/* Build and optimise f's module in ctx; NULL with *err on failure. */
+static LLVMModuleRef build(tx_jit *j, LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
+                           char **err) {
+    LLVMModuleRef m = tx_cg_build_module(ctx, f, sym, err);
+    if (!m) return NULL;
+    tx_cg_set_target(m, j->tm);
+    if (!tx_cg_optimize(m, j->tm, j->opt_level, j->verify, err)) {
+        LLVMDisposeModule(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void emit_text(tx_jit *j, LLVMModuleRef m, const char *lir, FILE *o, tx_cg_emit_kind kind) {
+    char *err = NULL;
+    char *text = kind == TX_CG_EMIT_ASM ? tx_cg_asm_text(m, j->tm, &err)
+                                        : tx_cg_take_message(LLVMPrintModuleToString(m));
+    write_commented(o, lir, kind == TX_CG_EMIT_ASM ? "# " : "; ");
+    fputs(text ? text : err, o);
+    free(text);
+    free(err);
+}
+
+static tx_kernel_fn compile(tx_jit *j, const tx_lir_func *f, const char *key, char **err) {
+    const char *why = NULL;
+    if (!tx_lir_verify(f, &why)) return *err = strdup(why ? why : "invalid loop IR"), NULL;
+    double t0 = now_ms();
+    char sym[32];
+    snprintf(sym, sizeof sym, "tx_k%d", ++j->nkernels);
+    LLVMModuleRef m = build(j, LLVMOrcThreadSafeContextGetContext(j->tsc), f, sym, err);
+    if (!m) return NULL;
+    if (j->emit_out) emit_text(j, m, key, j->emit_out, j->emit_kind);
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, j->tsc);
+    LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(j->lljit, j->jd, tsm);
+    if (e) {
+        LLVMOrcDisposeThreadSafeModule(tsm); /* still ours when adding failed */
+        *err = tx_cg_error_message(e);
+        return NULL;
+    }
+    LLVMOrcExecutorAddress addr = lookup(j, sym, err);
+    j->stats.compile_ms += now_ms() - t0;
+    if (!addr) return NULL;
+    j->stats.ncompiled++;
+    return (tx_kernel_fn)(uintptr_t)addr;
+}
+
+/* The cached kernel for LIR text key, compiling f on a miss. */
+static tx_kernel_fn get_kernel(tx_jit *j, const tx_lir_func *f, char *key, char **err) {
+    uint64_t h = fnv1a(key);
+    kernel *k = cache_slot(j, key, h);
+    if (k->key) {
+        j->stats.ncache_hits++;
+        return k->fn;
+    }
+    tx_kernel_fn fn = compile(j, f, key, err);
+    if (!fn) return NULL;
+    if (!cache_grow(j)) return fn; /* works, just not cached */
+    k = cache_slot(j, key, h);
+    k->key = strdup(key);
+    k->hash = h;
+    k->fn = fn;
+    if (k->key) j->ncache++;
+    return fn;
+}
+
+tx_kernel_fn tx_jit_compile(tx_jit *j, const tx_lir_func *f, tx_diags *d) {
+    char *key = tx_lir_str(f), *err = NULL;
+    if (!key) return report(d, "cannot compile kernel", "out of memory"), NULL;
+    tx_kernel_fn fn = get_kernel(j, f, key, &err);
+    free(key);
+    if (!fn) report(d, "cannot compile kernel", err);
+    free(err);
+    return fn;
+}
+
+char *tx_jit_emit(tx_jit *j, const tx_lir_func *f, tx_cg_emit_kind kind, tx_diags *d) {
+    const char *why = NULL;
+    if (!tx_lir_verify(f, &why)) return report(d, "cannot compile kernel", why), NULL;
+    char *err = NULL, *out = NULL;
+    LLVMContextRef ctx = LLVMContextCreate();
+    /* prefixed, so a tensor named like a libm function cannot clash */
+    size_t n = strlen(f->name) + 4;
+    char *sym = malloc(n);
+    if (sym) snprintf(sym, n, "tx_%s", f->name);
+    LLVMModuleRef m = sym ? build(j, ctx, f, sym, &err) : NULL;
+    free(sym);
+    if (m) {
+        out = kind == TX_CG_EMIT_ASM ? tx_cg_asm_text(m, j->tm, &err)
+                                     : tx_cg_take_message(LLVMPrintModuleToString(m));
+        LLVMDisposeModule(m);
+    }
+    LLVMContextDispose(ctx);
+    if (!out) report(d, "cannot compile kernel", err);
+    free(err);
+    return out;
+}
+
+/* ---- the evaluator backend ------------------------------------------------ */
+
+char *tx_jit_emit_def(tx_jit *j, const tx_tir_stmt *def, const tx_type *out, const tx_lookup *lk,
+                      tx_cg_emit_kind kind, tx_diags *d) {
+    tx_arena *a = tx_arena_new(8192);
+    const char *why = NULL;
+    tx_lir_func *f = tx_lir_from_def(a, def, out, lk, &why);
+    char *s = NULL;
+    if (f) s = tx_jit_emit(j, f, kind, d);
+    else report(d, "cannot compile this definition", why);
+    tx_arena_free(a);
+    return s;
+}
+
+typedef struct getter {
+    txrt_tensor *(*get)(void *getctx, const char *name);
+    void *getctx;
+} getter;
+
+static bool lookup_tensor(void *self, const char *name, tx_varinfo *out) {
+    getter *g = self;
+    txrt_tensor *t = g->get(g->getctx, name);
+    if (!t) return false;
+    memset(out, 0, sizeof *out);
+    out->type.dtype = (int)t->dtype;
+    out->type.rank = t->rank;
+    for (int k = 0; k < t->rank && k < TXRT_MAX_RANK; k++) out->type.dims[k] = t->shape[k];
+    return true;
+}
+
+static int decline(tx_jit *j, const char *why) {
+    free(j->last_decline);
+    j->last_decline = strdup(why ? why : "");
+    j->stats.ndeclined++;
+    return -1;
+}
+
+static int run_def(void *self, const tx_tir_stmt *def, txrt_tensor *out,
+                   txrt_tensor *(*get)(void *getctx, const char *name), void *getctx, tx_diags *d) {
+    tx_jit *j = self;
+    double t0 = now_ms();
+    getter g = { get, getctx };
+    tx_lookup lk = { lookup_tensor, &g };
+    tx_type ot;
+    memset(&ot, 0, sizeof ot);
+    ot.dtype = (int)out->dtype;
+    ot.rank = out->rank;
+    for (int k = 0; k < out->rank && k < TXRT_MAX_RANK; k++) ot.dims[k] = out->shape[k];
+    tx_arena *a = tx_arena_new(8192);
+    const char *why = NULL;
+    tx_lir_func *f = tx_lir_from_def(a, def, &ot, &lk, &why);
+    if (!f) {
+        int r = decline(j, why);
+        tx_arena_free(a);
+        return r;
+    }
+    /* gather the data pointers in LIR parameter order */
+    void *stackbufs[16];
+    void **bufs = f->nbufs <= 16 ? stackbufs : malloc((size_t)f->nbufs * sizeof *bufs);
+    int rc = 0;
+    char *key = NULL, *err = NULL;
+    if (!bufs) {
+        rc = decline(j, "out of memory");
+        goto done;
+    }
+    bufs[0] = out->data;
+    for (int k = 1; k < f->nbufs; k++) {
+        const txrt_tensor *t = get(getctx, f->bufs[k].name);
+        if (!t || (int64_t)t->size != f->bufs[k].size || t->dtype != f->bufs[k].dtype) {
+            rc = decline(j, "a tensor changed while its kernel was prepared");
+            goto done;
+        }
+        bufs[k] = t->data;
+    }
+    key = tx_lir_str(f);
+    double t1 = now_ms();
+    tx_kernel_fn fn = key ? get_kernel(j, f, key, &err) : NULL;
+    double t2 = now_ms();
+    if (!fn) {
+        rc = decline(j, err ? err : "out of memory");
+        goto done;
+    }
+    fn(bufs);
+    double t3 = now_ms();
+    j->stats.nruns++;
+    j->stats.run_ms += t3 - t2;
+    j->stats.lower_ms += (t1 - t0);
+done:
+    (void)d;
+    free(key);
+    free(err);
+    if (bufs != stackbufs) free(bufs);
+    tx_arena_free(a);
+    return rc;
+}
+
+tx_def_backend tx_jit_backend(tx_jit *j) {
+    tx_def_backend b = { run_def, j };
+    return b;
+}

@@ -1,0 +1,707 @@
+/*
+ * llvm.c -- loop IR to LLVM IR through the LLVM C API.
+ *
+ * Input: a verified LIR function.  Output: a module with two functions,
+ *
+ *     void SYM(void **bufs)                       -- the kernel ABI
+ *     internal void SYM.body(ptr noalias %b0, ...) -- the loop nest
+ *
+ * The entry loads the buffer pointers and calls the body, which is marked
+ * alwaysinline: when the inliner folds it in, its noalias parameters become
+ * scoped alias metadata, which is what lets LLVM vectorise loads of the
+ * inputs across stores to the output.  Loops are emitted bottom-tested
+ * (constant trip counts, extent 0 skips the loop), offsets as nsw i64
+ * arithmetic, accumulators as allocas that SROA promotes.
+ *
+ * Numbers: f32/f64 values are LLVM floats/doubles; a complex value is a
+ * pair (re, im) of them, and complex buffers hold interleaved pairs.
+ * Math goes through intrinsics (llvm.exp, llvm.sqrt, llvm.pow, ...) or
+ * libm calls (tan, tanh, hypot, atan2, sinh, cosh), all resolved by the
+ * JIT's explicit symbol table.  Fast-math flags appear in exactly one
+ * place: the accumulate instruction of a reduction gets reassoc (so loops
+ * vectorise) and contract (so a product feeding a sum becomes an FMA);
+ * every other operation keeps IEEE semantics.
+ */
+#include "codegen/llvm_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cv {
+    LLVMValueRef re, im; /* im is NULL for a real value */
+} cv;
+
+typedef struct cg {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef f32, f64, i64, i32, ptr, voidt;
+    const tx_lir_func *f;
+    LLVMValueRef fn;          /* the body function */
+    LLVMValueRef *bufp;       /* body parameters */
+    LLVMValueRef *var;        /* current i64 value of each loop variable */
+    LLVMValueRef *acc_re, *acc_im;
+    char *err;
+} cg;
+
+static bool fail(cg *c, const char *msg) {
+    if (!c->err) c->err = strdup(msg);
+    return false;
+}
+
+static bool single(txrt_dtype dt) { return dt == TXRT_F32 || dt == TXRT_C64; }
+static LLVMTypeRef comp_type(cg *c, txrt_dtype dt) { return single(dt) ? c->f32 : c->f64; }
+
+static LLVMValueRef fconst(cg *c, LLVMTypeRef t, double x) { return LLVMConstReal(t, x); }
+
+/* ---- calls ------------------------------------------------------------- */
+
+static LLVMValueRef intrinsic(cg *c, const char *name, LLVMTypeRef t, LLVMValueRef *args, int n) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &t, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(c->ctx, id, &t, 1);
+    return LLVMBuildCall2(c->b, fty, fn, args, (unsigned)n, "");
+}
+
+static void add_fn_attr(cg *c, LLVMValueRef fn, const char *name) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+}
+
+/* A libm function of n arguments of type t: name for double, namef for float. */
+static LLVMValueRef libm(cg *c, const char *name, LLVMTypeRef t, LLVMValueRef *args, int n) {
+    char nm[32];
+    snprintf(nm, sizeof nm, "%s%s", name, t == c->f32 ? "f" : "");
+    LLVMTypeRef params[3] = { t, t, t };
+    LLVMTypeRef fty = LLVMFunctionType(t, params, (unsigned)n, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(c->mod, nm);
+    if (!fn) {
+        fn = LLVMAddFunction(c->mod, nm, fty);
+        add_fn_attr(c, fn, "nounwind");
+        add_fn_attr(c, fn, "willreturn");
+    }
+    return LLVMBuildCall2(c->b, fty, fn, args, (unsigned)n, "");
+}
+
+static LLVMValueRef call1(cg *c, const char *intr, LLVMValueRef x) {
+    return intrinsic(c, intr, LLVMTypeOf(x), &x, 1);
+}
+static LLVMValueRef call2(cg *c, const char *intr, LLVMValueRef x, LLVMValueRef y) {
+    LLVMValueRef a[2] = { x, y };
+    return intrinsic(c, intr, LLVMTypeOf(x), a, 2);
+}
+static LLVMValueRef lib1(cg *c, const char *name, LLVMValueRef x) {
+    return libm(c, name, LLVMTypeOf(x), &x, 1);
+}
+static LLVMValueRef lib2(cg *c, const char *name, LLVMValueRef x, LLVMValueRef y) {
+    LLVMValueRef a[2] = { x, y };
+    return libm(c, name, LLVMTypeOf(x), a, 2);
+}
+
+/* ---- scalar building blocks --------------------------------------------- */
+
+#define B (c->b)
+
+static LLVMValueRef b_fadd(cg *c, LLVMValueRef x, LLVMValueRef y) { return LLVMBuildFAdd(B, x, y, ""); }
+static LLVMValueRef b_fsub(cg *c, LLVMValueRef x, LLVMValueRef y) { return LLVMBuildFSub(B, x, y, ""); }
+static LLVMValueRef b_fmul(cg *c, LLVMValueRef x, LLVMValueRef y) { return LLVMBuildFMul(B, x, y, ""); }
+static LLVMValueRef b_fdiv(cg *c, LLVMValueRef x, LLVMValueRef y) { return LLVMBuildFDiv(B, x, y, ""); }
+static LLVMValueRef fcmp(cg *c, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y) {
+    return LLVMBuildFCmp(B, p, x, y, "");
+}
+static LLVMValueRef sel(cg *c, LLVMValueRef k, LLVMValueRef x, LLVMValueRef y) {
+    return LLVMBuildSelect(B, k, x, y, "");
+}
+static LLVMValueRef zero_of(LLVMValueRef x) { return LLVMConstReal(LLVMTypeOf(x), 0.0); }
+static LLVMValueRef one_of(LLVMValueRef x) { return LLVMConstReal(LLVMTypeOf(x), 1.0); }
+/* 1.0 or 0.0 of type t from an i1 */
+static LLVMValueRef b2f(cg *c, LLVMValueRef k, LLVMTypeRef t) { return LLVMBuildUIToFP(B, k, t, ""); }
+
+/* max(a, b) and min(a, b) as the evaluator defines them (numpy.maximum):
+ * a when a >= b or a is NaN, else b -- NaN from either side propagates. */
+static LLVMValueRef rmax(cg *c, LLVMValueRef a, LLVMValueRef b) {
+    LLVMValueRef k = LLVMBuildOr(B, fcmp(c, LLVMRealOGE, a, b), fcmp(c, LLVMRealUNO, a, a), "");
+    return sel(c, k, a, b);
+}
+static LLVMValueRef rmin(cg *c, LLVMValueRef a, LLVMValueRef b) {
+    LLVMValueRef k = LLVMBuildOr(B, fcmp(c, LLVMRealOLE, a, b), fcmp(c, LLVMRealUNO, a, a), "");
+    return sel(c, k, a, b);
+}
+
+/* numpy's order of complex values: lexicographic, real part first, and a
+ * NaN imaginary part makes the real-part comparison false (the
+ * evaluator's CLT/CLE/CGT/CGE). */
+static LLVMValueRef ccmp(cg *c, tx_tir_op op, cv x, cv y) {
+    LLVMRealPredicate strict = (op == TX_TOP_LT || op == TX_TOP_LE) ? LLVMRealOLT : LLVMRealOGT;
+    LLVMRealPredicate im = op == TX_TOP_LT ? LLVMRealOLT : op == TX_TOP_LE ? LLVMRealOLE
+                         : op == TX_TOP_GT ? LLVMRealOGT : LLVMRealOGE;
+    LLVMValueRef a = LLVMBuildAnd(B, fcmp(c, strict, x.re, y.re), fcmp(c, LLVMRealORD, x.im, y.im), "");
+    LLVMValueRef b = LLVMBuildAnd(B, fcmp(c, LLVMRealOEQ, x.re, y.re), fcmp(c, im, x.im, y.im), "");
+    return LLVMBuildOr(B, a, b, "");
+}
+
+/* max/min of complex values (the evaluator's zmax/zmin): x when x has a
+ * NaN part or x >= y (<= y), else y. */
+static cv cmax(cg *c, cv x, cv y, bool is_max) {
+    LLVMValueRef k = LLVMBuildOr(B, fcmp(c, LLVMRealUNO, x.re, x.im),
+                                 ccmp(c, is_max ? TX_TOP_GE : TX_TOP_LE, x, y), "");
+    cv r = { sel(c, k, x.re, y.re), sel(c, k, x.im, y.im) };
+    return r;
+}
+
+/* ---- complex arithmetic ------------------------------------------------- */
+
+static cv cmul(cg *c, cv x, cv y) {
+    cv r = { b_fsub(c, b_fmul(c, x.re, y.re), b_fmul(c, x.im, y.im)),
+             b_fadd(c, b_fmul(c, x.re, y.im), b_fmul(c, x.im, y.re)) };
+    return r;
+}
+
+/* numpy's complex division (Smith's method, as the evaluator does it):
+ * scale by the larger of |y.re|, |y.im|; x/0 divides each part by +0. */
+static cv cdiv(cg *c, cv x, cv y) {
+    LLVMValueRef abr = call1(c, "llvm.fabs", y.re), abi = call1(c, "llvm.fabs", y.im);
+    LLVMValueRef big = fcmp(c, LLVMRealOGE, abr, abi);
+    LLVMValueRef one = one_of(y.re);
+    /* |yr| >= |yi| */
+    LLVMValueRef r1 = b_fdiv(c, y.im, y.re);
+    LLVMValueRef s1 = b_fdiv(c, one, b_fadd(c, y.re, b_fmul(c, y.im, r1)));
+    LLVMValueRef re1 = b_fmul(c, b_fadd(c, x.re, b_fmul(c, x.im, r1)), s1);
+    LLVMValueRef im1 = b_fmul(c, b_fsub(c, x.im, b_fmul(c, x.re, r1)), s1);
+    /* |yr| < |yi| */
+    LLVMValueRef r2 = b_fdiv(c, y.re, y.im);
+    LLVMValueRef s2 = b_fdiv(c, one, b_fadd(c, y.im, b_fmul(c, y.re, r2)));
+    LLVMValueRef re2 = b_fmul(c, b_fadd(c, b_fmul(c, x.re, r2), x.im), s2);
+    LLVMValueRef im2 = b_fmul(c, b_fsub(c, b_fmul(c, x.im, r2), x.re), s2);
+    /* y == 0 */
+    LLVMValueRef zero = fcmp(c, LLVMRealOEQ, b_fadd(c, abr, abi), zero_of(abr));
+    LLVMValueRef re0 = b_fdiv(c, x.re, abr), im0 = b_fdiv(c, x.im, abr);
+    cv r = { sel(c, zero, re0, sel(c, big, re1, re2)), sel(c, zero, im0, sel(c, big, im1, im2)) };
+    return r;
+}
+
+static cv cexp_(cg *c, cv x) {
+    LLVMValueRef m = call1(c, "llvm.exp", x.re);
+    cv r = { b_fmul(c, m, call1(c, "llvm.cos", x.im)), b_fmul(c, m, call1(c, "llvm.sin", x.im)) };
+    return r;
+}
+
+static cv clog_(cg *c, cv x) {
+    cv r = { call1(c, "llvm.log", lib2(c, "hypot", x.re, x.im)), lib2(c, "atan2", x.im, x.re) };
+    return r;
+}
+
+/* Principal square root: t = sqrt((|re| + |z|) / 2); re >= 0: (t, im/2t),
+ * else (|im|/2t, copysign(t, im)); sqrt(0) = 0. */
+static cv csqrt_(cg *c, cv x) {
+    LLVMValueRef az = lib2(c, "hypot", x.re, x.im);
+    LLVMValueRef half = fconst(c, LLVMTypeOf(x.re), 0.5);
+    LLVMValueRef t = call1(c, "llvm.sqrt", b_fmul(c, b_fadd(c, call1(c, "llvm.fabs", x.re), az), half));
+    LLVMValueRef t2 = b_fadd(c, t, t);
+    LLVMValueRef pos = fcmp(c, LLVMRealOGE, x.re, zero_of(x.re));
+    LLVMValueRef re = sel(c, pos, t, b_fdiv(c, call1(c, "llvm.fabs", x.im), t2));
+    LLVMValueRef im = sel(c, pos, b_fdiv(c, x.im, t2), call2(c, "llvm.copysign", t, x.im));
+    LLVMValueRef z = fcmp(c, LLVMRealOEQ, az, zero_of(az));
+    cv r = { sel(c, z, zero_of(re), re), sel(c, z, x.im, im) };
+    return r;
+}
+
+static cv csin_(cg *c, cv x) {
+    cv r = { b_fmul(c, call1(c, "llvm.sin", x.re), lib1(c, "cosh", x.im)),
+             b_fmul(c, call1(c, "llvm.cos", x.re), lib1(c, "sinh", x.im)) };
+    return r;
+}
+
+static cv ccos_(cg *c, cv x) {
+    cv r = { b_fmul(c, call1(c, "llvm.cos", x.re), lib1(c, "cosh", x.im)),
+             LLVMBuildFNeg(B, b_fmul(c, call1(c, "llvm.sin", x.re), lib1(c, "sinh", x.im)), "") };
+    return r;
+}
+
+/* tanh(a+bi) = (tanh a (1 + tan^2 b), tan b (1 - tanh^2 a)) / (1 + tanh^2 a tan^2 b),
+ * which stays finite for large |a| (the formula of C99's ctanh). */
+static cv ctanh_(cg *c, cv x) {
+    LLVMValueRef ta = lib1(c, "tanh", x.re), tb = lib1(c, "tan", x.im);
+    LLVMValueRef ta2 = b_fmul(c, ta, ta), tb2 = b_fmul(c, tb, tb);
+    LLVMValueRef one = one_of(ta);
+    LLVMValueRef den = b_fadd(c, one, b_fmul(c, ta2, tb2));
+    cv r = { b_fdiv(c, b_fmul(c, ta, b_fadd(c, one, tb2)), den), b_fdiv(c, b_fmul(c, tb, b_fsub(c, one, ta2)), den) };
+    return r;
+}
+
+/* tan z = -i tanh(iz) */
+static cv ctan_(cg *c, cv x) {
+    cv iz = { LLVMBuildFNeg(B, x.im, ""), x.re };
+    cv t = ctanh_(c, iz);
+    cv r = { t.im, LLVMBuildFNeg(B, t.re, "") };
+    return r;
+}
+
+/* Complex power as the evaluator computes it (numpy's rules): z^0 = 1,
+ * 0^b = 0 for real b > 0 and NaN otherwise, small integer exponents by
+ * repeated squaring, exp(b log z) in general.  A constant exponent picks
+ * its case at compile time. */
+static cv cpow_(cg *c, cv x, cv y, const tx_lir_expr *ye) {
+    LLVMValueRef one = one_of(x.re), zero = zero_of(x.re);
+    if (ye->kind == TX_LIR_CONST && ye->im == 0 && ye->re >= -100 && ye->re <= 100 &&
+        ye->re == (double)(int)ye->re) {
+        int n = (int)ye->re;
+        if (n == 0) return (cv){ one, zero };
+        if (n == 1) return x;
+        if (n == 2) return cmul(c, x, x);
+        if (n == 3) return cmul(c, cmul(c, x, x), x);
+        int m = n < 0 ? -n : n;
+        cv acc = { one, zero }, p = x;
+        bool first = true;
+        for (int mask = 1;; mask <<= 1) {
+            if (m & mask) {
+                acc = first ? p : cmul(c, acc, p);
+                first = false;
+            }
+            if (m < (mask << 1)) break;
+            p = cmul(c, p, p);
+        }
+        /* the evaluator multiplies 1 by p first: exact, so skipping it agrees */
+        return n < 0 ? cdiv(c, (cv){ one, zero }, acc) : acc;
+    }
+    cv g = cexp_(c, cmul(c, y, clog_(c, x)));
+    LLVMValueRef nan = LLVMConstReal(LLVMTypeOf(x.re), NAN);
+    LLVMValueRef x0 = LLVMBuildAnd(B, fcmp(c, LLVMRealOEQ, x.re, zero), fcmp(c, LLVMRealOEQ, x.im, zero), "");
+    LLVMValueRef y0 = LLVMBuildAnd(B, fcmp(c, LLVMRealOEQ, y.re, zero), fcmp(c, LLVMRealOEQ, y.im, zero), "");
+    LLVMValueRef ypos = LLVMBuildAnd(B, fcmp(c, LLVMRealOGT, y.re, zero), fcmp(c, LLVMRealOEQ, y.im, zero), "");
+    LLVMValueRef z = sel(c, ypos, zero, nan);
+    cv r = { sel(c, y0, one, sel(c, x0, z, g.re)), sel(c, y0, zero, sel(c, x0, z, g.im)) };
+    return r;
+}
+
+/* ---- expressions ---------------------------------------------------------- */
+
+static LLVMValueRef offset(cg *c, const tx_lir_affine *a, int64_t scale, int64_t add) {
+    LLVMValueRef o = LLVMConstInt(c->i64, (unsigned long long)(a->c0 * scale + add), 1);
+    for (int k = 0; k < a->nterms; k++) {
+        LLVMValueRef t = LLVMBuildNSWMul(B, c->var[a->var[k]],
+                                         LLVMConstInt(c->i64, (unsigned long long)(a->coef[k] * scale), 1), "");
+        o = LLVMBuildNSWAdd(B, t, o, "");
+    }
+    return o;
+}
+
+static LLVMValueRef elem_ptr(cg *c, int buf, const tx_lir_affine *a, int part) {
+    txrt_dtype dt = c->f->bufs[buf].dtype;
+    bool cplx = tx_lir_is_complex(dt);
+    LLVMValueRef o = offset(c, a, cplx ? 2 : 1, part);
+    return LLVMBuildInBoundsGEP2(B, comp_type(c, dt), c->bufp[buf], &o, 1, "");
+}
+
+static LLVMValueRef load_part(cg *c, int buf, const tx_lir_affine *a, int part) {
+    LLVMTypeRef t = comp_type(c, c->f->bufs[buf].dtype);
+    LLVMValueRef v = LLVMBuildLoad2(B, t, elem_ptr(c, buf, a, part), "");
+    LLVMSetAlignment(v, t == c->f32 ? 4 : 8);
+    return v;
+}
+
+static void store_part(cg *c, int buf, const tx_lir_affine *a, int part, LLVMValueRef v) {
+    LLVMValueRef s = LLVMBuildStore(B, v, elem_ptr(c, buf, a, part));
+    LLVMSetAlignment(s, LLVMTypeOf(v) == c->f32 ? 4 : 8);
+}
+
+static bool expr(cg *c, const tx_lir_expr *e, cv *out);
+
+static LLVMValueRef as_bool(cg *c, cv x) {
+    LLVMValueRef k = fcmp(c, LLVMRealUNE, x.re, zero_of(x.re));
+    if (x.im) k = LLVMBuildOr(B, k, fcmp(c, LLVMRealUNE, x.im, zero_of(x.im)), "");
+    return k;
+}
+
+static bool unary(cg *c, const tx_lir_expr *e, cv x, cv *r) {
+    bool cplx = x.im != NULL;
+    LLVMValueRef v = x.re;
+    r->im = NULL;
+    if (cplx) {
+        switch (e->op) {
+        case TX_TOP_NEG: r->re = LLVMBuildFNeg(B, x.re, ""); r->im = LLVMBuildFNeg(B, x.im, ""); return true;
+        case TX_TOP_CONJ: r->re = x.re; r->im = LLVMBuildFNeg(B, x.im, ""); return true;
+        case TX_TOP_REAL: r->re = x.re; return true;
+        case TX_TOP_IMAG: r->re = x.im; return true;
+        case TX_TOP_ABS: r->re = lib2(c, "hypot", x.re, x.im); return true;
+        case TX_TOP_EXP: *r = cexp_(c, x); return true;
+        case TX_TOP_LOG: *r = clog_(c, x); return true;
+        case TX_TOP_SQRT: *r = csqrt_(c, x); return true;
+        case TX_TOP_SIN: *r = csin_(c, x); return true;
+        case TX_TOP_COS: *r = ccos_(c, x); return true;
+        case TX_TOP_TAN: *r = ctan_(c, x); return true;
+        case TX_TOP_TANH: *r = ctanh_(c, x); return true;
+        case TX_TOP_FLOOR: r->re = call1(c, "llvm.floor", x.re); r->im = call1(c, "llvm.floor", x.im); return true;
+        case TX_TOP_CEIL: r->re = call1(c, "llvm.ceil", x.re); r->im = call1(c, "llvm.ceil", x.im); return true;
+        case TX_TOP_RELU: *r = cmax(c, x, (cv){ zero_of(x.re), zero_of(x.re) }, true); return true;
+        case TX_TOP_SIGN: {
+            /* the sign in numpy's order: 1, -1, 0 for 0, NaN otherwise; imaginary part 0 */
+            cv z = { zero_of(x.re), zero_of(x.re) };
+            LLVMValueRef zero = LLVMBuildAnd(B, fcmp(c, LLVMRealOEQ, x.re, z.re), fcmp(c, LLVMRealOEQ, x.im, z.im), "");
+            LLVMValueRef t = sel(c, zero, z.re, LLVMConstReal(LLVMTypeOf(x.re), NAN));
+            t = sel(c, ccmp(c, TX_TOP_LT, x, z), fconst(c, LLVMTypeOf(x.re), -1.0), t);
+            r->re = sel(c, ccmp(c, TX_TOP_GT, x, z), one_of(x.re), t);
+            r->im = z.im;
+            return true;
+        }
+        case TX_TOP_SIGMOID: {
+            /* 1 / (1 + exp(-z)) */
+            LLVMValueRef one = one_of(x.re), zero = zero_of(x.re);
+            cv ez = cexp_(c, (cv){ LLVMBuildFNeg(B, x.re, ""), LLVMBuildFNeg(B, x.im, "") });
+            *r = cdiv(c, (cv){ one, zero }, (cv){ b_fadd(c, one, ez.re), ez.im });
+            return true;
+        }
+        default: return fail(c, "operation not defined for complex values");
+        }
+    }
+    switch (e->op) {
+    case TX_TOP_NEG: r->re = LLVMBuildFNeg(B, v, ""); return true;
+    case TX_TOP_EXP: r->re = call1(c, "llvm.exp", v); return true;
+    case TX_TOP_LOG: r->re = call1(c, "llvm.log", v); return true;
+    case TX_TOP_SQRT: r->re = call1(c, "llvm.sqrt", v); return true;
+    case TX_TOP_ABS: r->re = call1(c, "llvm.fabs", v); return true;
+    case TX_TOP_SIN: r->re = call1(c, "llvm.sin", v); return true;
+    case TX_TOP_COS: r->re = call1(c, "llvm.cos", v); return true;
+    case TX_TOP_TAN: r->re = lib1(c, "tan", v); return true;
+    case TX_TOP_TANH: r->re = lib1(c, "tanh", v); return true;
+    case TX_TOP_FLOOR: r->re = call1(c, "llvm.floor", v); return true;
+    case TX_TOP_CEIL: r->re = call1(c, "llvm.ceil", v); return true;
+    case TX_TOP_CONJ: case TX_TOP_REAL: r->re = v; return true;
+    case TX_TOP_IMAG: r->re = zero_of(v); return true;
+    case TX_TOP_SIGMOID:
+        /* 1 / (1 + exp(-x)) */
+        r->re = b_fdiv(c, one_of(v), b_fadd(c, one_of(v), call1(c, "llvm.exp", LLVMBuildFNeg(B, v, ""))));
+        return true;
+    case TX_TOP_RELU:
+        r->re = rmax(c, v, zero_of(v));
+        return true;
+    case TX_TOP_SIGN: {
+        /* 1, -1, 0 for +-0, NaN for NaN (numpy's sign) */
+        LLVMValueRef t = sel(c, fcmp(c, LLVMRealOEQ, v, zero_of(v)), zero_of(v), v);
+        t = sel(c, fcmp(c, LLVMRealOLT, v, zero_of(v)), fconst(c, LLVMTypeOf(v), -1.0), t);
+        r->re = sel(c, fcmp(c, LLVMRealOGT, v, zero_of(v)), one_of(v), t);
+        return true;
+    }
+    default:
+        return fail(c, "unknown unary operation");
+    }
+}
+
+static bool binary(cg *c, const tx_lir_expr *e, cv x, cv y, cv *r) {
+    bool cplx = x.im != NULL;
+    LLVMTypeRef rt = comp_type(c, e->dtype);
+    r->im = NULL;
+    if (cplx) {
+        switch (e->op) {
+        case TX_TOP_ADD: r->re = b_fadd(c, x.re, y.re); r->im = b_fadd(c, x.im, y.im); return true;
+        case TX_TOP_SUB: r->re = b_fsub(c, x.re, y.re); r->im = b_fsub(c, x.im, y.im); return true;
+        case TX_TOP_MUL: *r = cmul(c, x, y); return true;
+        case TX_TOP_DIV: *r = cdiv(c, x, y); return true;
+        case TX_TOP_POW: *r = cpow_(c, x, y, e->b); return true;
+        case TX_TOP_LT: case TX_TOP_LE: case TX_TOP_GT: case TX_TOP_GE:
+            r->re = b2f(c, ccmp(c, e->op, x, y), rt);
+            return true;
+        case TX_TOP_MAX2: *r = cmax(c, x, y, true); return true;
+        case TX_TOP_MIN2: *r = cmax(c, x, y, false); return true;
+        case TX_TOP_EQ:
+        case TX_TOP_NE: {
+            LLVMValueRef k = LLVMBuildAnd(B, fcmp(c, LLVMRealOEQ, x.re, y.re), fcmp(c, LLVMRealOEQ, x.im, y.im), "");
+            if (e->op == TX_TOP_NE) k = LLVMBuildNot(B, k, "");
+            r->re = b2f(c, k, rt);
+            return true;
+        }
+        default: return fail(c, "operation not defined for complex values");
+        }
+    }
+    switch (e->op) {
+    case TX_TOP_ADD: r->re = b_fadd(c, x.re, y.re); return true;
+    case TX_TOP_SUB: r->re = b_fsub(c, x.re, y.re); return true;
+    case TX_TOP_MUL: r->re = b_fmul(c, x.re, y.re); return true;
+    case TX_TOP_DIV: r->re = b_fdiv(c, x.re, y.re); return true;
+    case TX_TOP_POW: r->re = call2(c, "llvm.pow", x.re, y.re); return true;
+    case TX_TOP_LT: r->re = b2f(c, fcmp(c, LLVMRealOLT, x.re, y.re), rt); return true;
+    case TX_TOP_LE: r->re = b2f(c, fcmp(c, LLVMRealOLE, x.re, y.re), rt); return true;
+    case TX_TOP_GT: r->re = b2f(c, fcmp(c, LLVMRealOGT, x.re, y.re), rt); return true;
+    case TX_TOP_GE: r->re = b2f(c, fcmp(c, LLVMRealOGE, x.re, y.re), rt); return true;
+    case TX_TOP_EQ: r->re = b2f(c, fcmp(c, LLVMRealOEQ, x.re, y.re), rt); return true;
+    case TX_TOP_NE: r->re = b2f(c, fcmp(c, LLVMRealUNE, x.re, y.re), rt); return true;
+    case TX_TOP_MAX2: r->re = rmax(c, x.re, y.re); return true;
+    case TX_TOP_MIN2: r->re = rmin(c, x.re, y.re); return true;
+    default: return fail(c, "unknown binary operation");
+    }
+}
+
+static bool cast(cg *c, cv x, txrt_dtype from, txrt_dtype to, cv *r) {
+    LLVMTypeRef t = comp_type(c, to);
+    LLVMValueRef re = x.re, im = x.im;
+    if (comp_type(c, from) != t) {
+        re = single(to) ? LLVMBuildFPTrunc(B, re, t, "") : LLVMBuildFPExt(B, re, t, "");
+        if (im) im = single(to) ? LLVMBuildFPTrunc(B, im, t, "") : LLVMBuildFPExt(B, im, t, "");
+    }
+    if (tx_lir_is_complex(to)) {
+        if (!im) im = LLVMConstReal(t, 0.0);
+    } else if (im) {
+        return fail(c, "complex value converted to a real dtype");
+    }
+    r->re = re;
+    r->im = im;
+    return true;
+}
+
+static bool expr(cg *c, const tx_lir_expr *e, cv *out) {
+    cv x, y, z;
+    out->im = NULL;
+    switch (e->kind) {
+    case TX_LIR_CONST: {
+        LLVMTypeRef t = comp_type(c, e->dtype);
+        out->re = fconst(c, t, e->re);
+        if (tx_lir_is_complex(e->dtype)) out->im = fconst(c, t, e->im);
+        return true;
+    }
+    case TX_LIR_INDEX:
+        out->re = LLVMBuildSIToFP(B, c->var[e->var], c->f64, "");
+        return true;
+    case TX_LIR_LOAD:
+        out->re = load_part(c, e->buf, &e->off, 0);
+        if (tx_lir_is_complex(e->dtype)) out->im = load_part(c, e->buf, &e->off, 1);
+        return true;
+    case TX_LIR_ACC: {
+        LLVMTypeRef t = comp_type(c, e->dtype);
+        out->re = LLVMBuildLoad2(B, t, c->acc_re[e->acc], "");
+        if (c->acc_im[e->acc]) out->im = LLVMBuildLoad2(B, t, c->acc_im[e->acc], "");
+        return true;
+    }
+    case TX_LIR_UNARY:
+        return expr(c, e->a, &x) && unary(c, e, x, out);
+    case TX_LIR_BINARY:
+        return expr(c, e->a, &x) && expr(c, e->b, &y) && binary(c, e, x, y, out);
+    case TX_LIR_SELECT: {
+        if (!expr(c, e->a, &x) || !expr(c, e->b, &y) || !expr(c, e->c, &z)) return false;
+        LLVMValueRef k = as_bool(c, x);
+        out->re = sel(c, k, y.re, z.re);
+        if (y.im) out->im = sel(c, k, y.im, z.im);
+        return true;
+    }
+    case TX_LIR_CAST:
+        return expr(c, e->a, &x) && cast(c, x, e->a->dtype, e->dtype, out);
+    }
+    return fail(c, "unknown expression kind");
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+static void set_fmf(LLVMValueRef v, LLVMFastMathFlags f) {
+    if (LLVMIsAInstruction(v) && LLVMCanValueUseFastMathFlags(v))
+        LLVMSetFastMathFlags(v, LLVMGetFastMathFlags(v) | f);
+}
+
+/* Reassociation (and contraction) are allowed on accumulate steps only. */
+#define RED_FMF (LLVMFastMathAllowReassoc | LLVMFastMathAllowContract)
+
+/* A product feeding a sum may fuse with it into an FMA. */
+static void contract_term(LLVMValueRef v) {
+    if (LLVMIsAInstruction(v) && LLVMGetInstructionOpcode(v) == LLVMFMul) set_fmf(v, LLVMFastMathAllowContract);
+}
+
+static bool accum(cg *c, const tx_lir_stmt *s) {
+    const tx_lir_acc *a = &c->f->accs[s->acc];
+    cv v, acc;
+    if (!expr(c, s->value, &v)) return false;
+    LLVMTypeRef t = comp_type(c, a->dtype);
+    acc.re = LLVMBuildLoad2(B, t, c->acc_re[s->acc], "");
+    acc.im = c->acc_im[s->acc] ? LLVMBuildLoad2(B, t, c->acc_im[s->acc], "") : NULL;
+    cv r = { NULL, NULL };
+    switch (a->op) {
+    case TX_RED_SUM:
+        contract_term(v.re);
+        r.re = b_fadd(c, acc.re, v.re);
+        set_fmf(r.re, RED_FMF);
+        if (acc.im) {
+            contract_term(v.im);
+            r.im = b_fadd(c, acc.im, v.im);
+            set_fmf(r.im, RED_FMF);
+        }
+        break;
+    case TX_RED_PROD:
+        if (acc.im) {
+            r = cmul(c, acc, v);
+            /* the four products and two sums of the complex step */
+            set_fmf(r.re, RED_FMF);
+            set_fmf(r.im, RED_FMF);
+        } else {
+            r.re = b_fmul(c, acc.re, v.re);
+            set_fmf(r.re, RED_FMF);
+        }
+        break;
+    case TX_RED_MAX:
+    case TX_RED_MIN:
+        if (acc.im) { /* lexicographic: no reassociation, no vectors */
+            r = cmax(c, acc, v, a->op == TX_RED_MAX);
+            break;
+        }
+        /* llvm.maximum propagates NaN like the evaluator's max */
+        r.re = call2(c, a->op == TX_RED_MAX ? "llvm.maximum" : "llvm.minimum", acc.re, v.re);
+        set_fmf(r.re, RED_FMF | LLVMFastMathNoSignedZeros);
+        break;
+    }
+    LLVMBuildStore(B, r.re, c->acc_re[s->acc]);
+    if (r.im) LLVMBuildStore(B, r.im, c->acc_im[s->acc]);
+    return true;
+}
+
+static bool block(cg *c, const tx_lir_block *blk);
+
+static bool loop(cg *c, const tx_lir_stmt *s) {
+    if (s->extent <= 0) return true;
+    const char *name = c->f->vars[s->var].name;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "");
+    LLVMBuildBr(B, body);
+    LLVMPositionBuilderAtEnd(B, body);
+    LLVMValueRef iv = LLVMBuildPhi(B, c->i64, name);
+    LLVMValueRef lo = LLVMConstInt(c->i64, (unsigned long long)s->lo, 1);
+    LLVMAddIncoming(iv, &lo, &pre, 1);
+    c->var[s->var] = iv;
+    if (!block(c, &s->body)) return false;
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
+    LLVMValueRef next = LLVMBuildNSWAdd(B, iv, LLVMConstInt(c->i64, 1, 0), "");
+    LLVMValueRef hi = LLVMConstInt(c->i64, (unsigned long long)(s->lo + s->extent), 1);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, hi, ""), body, done);
+    LLVMAddIncoming(iv, &next, &latch, 1);
+    LLVMPositionBuilderAtEnd(B, done);
+    c->var[s->var] = NULL;
+    return true;
+}
+
+static bool block(cg *c, const tx_lir_block *blk) {
+    for (int k = 0; k < blk->n; k++) {
+        const tx_lir_stmt *s = blk->stmts[k];
+        switch (s->kind) {
+        case TX_LIR_LOOP:
+            if (!loop(c, s)) return false;
+            break;
+        case TX_LIR_ACC_INIT: {
+            const tx_lir_acc *a = &c->f->accs[s->acc];
+            LLVMTypeRef t = comp_type(c, a->dtype);
+            LLVMBuildStore(B, LLVMConstReal(t, tx_lir_identity(a->op)), c->acc_re[s->acc]);
+            if (c->acc_im[s->acc]) LLVMBuildStore(B, LLVMConstReal(t, 0.0), c->acc_im[s->acc]);
+            break;
+        }
+        case TX_LIR_ACCUM:
+            if (!accum(c, s)) return false;
+            break;
+        case TX_LIR_STORE: {
+            cv v;
+            if (!expr(c, s->value, &v)) return false;
+            store_part(c, s->buf, &s->off, 0, v.re);
+            if (tx_lir_is_complex(c->f->bufs[s->buf].dtype)) {
+                if (!v.im) return fail(c, "real value stored as complex");
+                store_part(c, s->buf, &s->off, 1, v.im);
+            }
+            break;
+        }
+        }
+    }
+    return true;
+}
+
+/* ---- functions ------------------------------------------------------------- */
+
+static void add_param_attr(cg *c, LLVMValueRef fn, unsigned idx, const char *name) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+}
+
+static bool body_function(cg *c, const char *sym) {
+    const tx_lir_func *f = c->f;
+    int nb = f->nbufs;
+    LLVMTypeRef *pt = calloc((size_t)(nb > 0 ? nb : 1), sizeof *pt);
+    for (int k = 0; k < nb; k++) pt[k] = c->ptr;
+    char *name = malloc(strlen(sym) + 8);
+    sprintf(name, "%s.body", sym);
+    c->fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->voidt, pt, (unsigned)nb, 0));
+    free(name);
+    free(pt);
+    LLVMSetLinkage(c->fn, LLVMInternalLinkage);
+    add_fn_attr(c, c->fn, "alwaysinline");
+    add_fn_attr(c, c->fn, "nounwind");
+    for (int k = 0; k < nb; k++) {
+        c->bufp[k] = LLVMGetParam(c->fn, (unsigned)k);
+        LLVMSetValueName2(c->bufp[k], f->bufs[k].name, strlen(f->bufs[k].name));
+        add_param_attr(c, c->fn, (unsigned)k + 1, "noalias");
+        add_param_attr(c, c->fn, (unsigned)k + 1, "nocapture");
+        if (!f->bufs[k].output) add_param_attr(c, c->fn, (unsigned)k + 1, "readonly");
+    }
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry");
+    LLVMPositionBuilderAtEnd(B, entry);
+    for (int k = 0; k < f->naccs; k++) {
+        LLVMTypeRef t = comp_type(c, f->accs[k].dtype);
+        char nm[32];
+        snprintf(nm, sizeof nm, "acc%d", k);
+        c->acc_re[k] = LLVMBuildAlloca(B, t, nm);
+        c->acc_im[k] = tx_lir_is_complex(f->accs[k].dtype) ? LLVMBuildAlloca(B, t, nm) : NULL;
+    }
+    if (!block(c, &f->body)) return false;
+    LLVMBuildRetVoid(B);
+    return true;
+}
+
+static void entry_function(cg *c, const char *sym) {
+    const tx_lir_func *f = c->f;
+    LLVMTypeRef fty = LLVMFunctionType(c->voidt, &c->ptr, 1, 0);
+    LLVMValueRef fn = LLVMAddFunction(c->mod, sym, fty);
+    add_fn_attr(c, fn, "nounwind");
+    LLVMValueRef bufs = LLVMGetParam(fn, 0);
+    LLVMSetValueName2(bufs, "bufs", 4);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+    int nb = f->nbufs;
+    LLVMValueRef *args = calloc((size_t)(nb > 0 ? nb : 1), sizeof *args);
+    for (int k = 0; k < nb; k++) {
+        LLVMValueRef i = LLVMConstInt(c->i64, (unsigned long long)k, 0);
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(B, c->ptr, bufs, &i, 1, "");
+        args[k] = LLVMBuildLoad2(B, c->ptr, p, f->bufs[k].name);
+        LLVMSetAlignment(args[k], 8);
+    }
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(c->fn), c->fn, args, (unsigned)nb, "");
+    LLVMBuildRetVoid(B);
+    free(args);
+}
+
+LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
+                                 char **err) {
+    cg c;
+    memset(&c, 0, sizeof c);
+    c.ctx = ctx;
+    c.f = f;
+    c.mod = LLVMModuleCreateWithNameInContext(sym, ctx);
+    c.b = LLVMCreateBuilderInContext(ctx);
+    c.f32 = LLVMFloatTypeInContext(ctx);
+    c.f64 = LLVMDoubleTypeInContext(ctx);
+    c.i64 = LLVMInt64TypeInContext(ctx);
+    c.i32 = LLVMInt32TypeInContext(ctx);
+    c.ptr = LLVMPointerTypeInContext(ctx, 0);
+    c.voidt = LLVMVoidTypeInContext(ctx);
+    c.bufp = calloc((size_t)(f->nbufs + 1), sizeof *c.bufp);
+    c.var = calloc((size_t)(f->nvars + 1), sizeof *c.var);
+    c.acc_re = calloc((size_t)(f->naccs + 1), sizeof *c.acc_re);
+    c.acc_im = calloc((size_t)(f->naccs + 1), sizeof *c.acc_im);
+    bool ok = c.bufp && c.var && c.acc_re && c.acc_im;
+    if (!ok) fail(&c, "out of memory");
+    else ok = body_function(&c, sym);
+    if (ok) entry_function(&c, sym);
+    LLVMDisposeBuilder(c.b);
+    free(c.bufp);
+    free(c.var);
+    free(c.acc_re);
+    free(c.acc_im);
+    if (!ok) {
+        LLVMDisposeModule(c.mod);
+        if (err) *err = c.err;
+        else free(c.err);
+        return NULL;
+    }
+    return c.mod;
+}

@@ -1,0 +1,673 @@
+/*
+ * lir.c -- loop IR: typed constructors, the verifier, and the lowering of
+ * one tensor definition (TIR DEF) to a kernel.
+ *
+ * Lowering is a direct walk of the right-hand side.  Output indices become
+ * the outermost loops, in output order; the innermost output loop stores
+ * the value of the right-hand side.  A REDUCE met while lowering an
+ * expression emits, into the block being filled, an ACC_INIT and a loop
+ * nest over its indices whose innermost body accumulates the reduced
+ * body, and the expression itself becomes a read of the accumulator.  A
+ * reduction nested in another one is met while filling the outer
+ * reduction's loop body, so it nests there.  This is the naive loop nest;
+ * choosing loop orders, hoisting invariant reductions and calling BLAS
+ * belong to the planner and fuser, which build LIR with the same calls.
+ *
+ * Types follow the language (ir/check.c): each operation computes in the
+ * dtype the checker gives its result, by numpy's value-based promotion
+ * (literals and index values weigh least, rank-0 tensors more, tensors
+ * most), so an f32 definition computes in f32 as numpy would, and the
+ * stored value has the definition's result dtype.
+ */
+#include "ir/lir.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- dtypes ---------------------------------------------------------------- */
+
+bool tx_lir_is_complex(txrt_dtype dt) { return dt == TXRT_C128 || dt == TXRT_C64; }
+
+static bool is_single(txrt_dtype dt) { return dt == TXRT_F32 || dt == TXRT_C64; }
+
+txrt_dtype tx_lir_real_of(txrt_dtype dt) {
+    return dt == TXRT_C128 ? TXRT_F64 : dt == TXRT_C64 ? TXRT_F32 : dt;
+}
+
+static txrt_dtype make_dtype(bool cplx, bool single) {
+    if (cplx) return single ? TXRT_C64 : TXRT_C128;
+    return single ? TXRT_F32 : TXRT_F64;
+}
+
+txrt_dtype tx_lir_promote(txrt_dtype a, txrt_dtype b) {
+    return make_dtype(tx_lir_is_complex(a) || tx_lir_is_complex(b), is_single(a) && is_single(b));
+}
+
+const char *tx_lir_dtype_name(txrt_dtype dt) {
+    switch (dt) {
+    case TXRT_F64: return "f64";
+    case TXRT_F32: return "f32";
+    case TXRT_C128: return "c128";
+    case TXRT_C64: return "c64";
+    }
+    return "?";
+}
+
+double tx_lir_identity(tx_redop op) {
+    switch (op) {
+    case TX_RED_SUM: return 0.0;
+    case TX_RED_PROD: return 1.0;
+    case TX_RED_MAX: return -INFINITY;
+    case TX_RED_MIN: return INFINITY;
+    }
+    return 0.0;
+}
+
+/* ---- functions, buffers, variables, accumulators --------------------------- */
+
+tx_lir_func *tx_lir_func_new(tx_arena *a, const char *name) {
+    tx_lir_func *f = TX_NEW(a, tx_lir_func);
+    f->name = tx_arena_strdup(a, name ? name : "kernel");
+    f->arena = a;
+    return f;
+}
+
+#define GROW(f, arr, n, cap, T)                                                    \
+    do {                                                                           \
+        if ((n) == (cap)) {                                                        \
+            int nc_ = (cap) ? 2 * (cap) : 8;                                       \
+            (arr) = tx_arena_grow((f)->arena, (arr), (size_t)(cap), (size_t)nc_, sizeof(T)); \
+            (cap) = nc_;                                                           \
+        }                                                                          \
+    } while (0)
+
+int tx_lir_add_buf(tx_lir_func *f, const char *name, txrt_dtype dt, int rank,
+                   const int64_t *shape, bool output) {
+    GROW(f, f->bufs, f->nbufs, f->capbufs, tx_lir_buf);
+    tx_lir_buf *b = &f->bufs[f->nbufs];
+    b->name = tx_arena_strdup(f->arena, name);
+    b->dtype = dt;
+    b->rank = rank;
+    b->shape = TX_NEWN(f->arena, int64_t, rank > 0 ? rank : 1);
+    b->strides = TX_NEWN(f->arena, int64_t, rank > 0 ? rank : 1);
+    int64_t size = 1;
+    for (int k = rank - 1; k >= 0; k--) {
+        b->shape[k] = shape[k];
+        b->strides[k] = size;
+        size *= shape[k];
+    }
+    b->size = size;
+    b->output = output;
+    return f->nbufs++;
+}
+
+int tx_lir_add_var(tx_lir_func *f, const char *name) {
+    GROW(f, f->vars, f->nvars, f->capvars, tx_lir_var);
+    const char *base = name && *name ? name : "v";
+    const char *nm = base;
+    for (int n = 1;; n++) {
+        bool taken = false;
+        for (int k = 0; k < f->nvars && !taken; k++) taken = strcmp(f->vars[k].name, nm) == 0;
+        if (!taken) break;
+        nm = tx_arena_printf(f->arena, "%s.%d", base, n);
+    }
+    f->vars[f->nvars].name = tx_arena_strdup(f->arena, nm);
+    return f->nvars++;
+}
+
+int tx_lir_add_acc(tx_lir_func *f, tx_redop op, txrt_dtype dt) {
+    GROW(f, f->accs, f->naccs, f->capaccs, tx_lir_acc);
+    f->accs[f->naccs].op = op;
+    f->accs[f->naccs].dtype = dt;
+    return f->naccs++;
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+void tx_lir_append(tx_lir_func *f, tx_lir_block *b, tx_lir_stmt *s) {
+    GROW(f, b->stmts, b->n, b->cap, tx_lir_stmt *);
+    b->stmts[b->n++] = s;
+}
+
+static tx_lir_stmt *new_stmt(tx_lir_func *f, tx_lir_block *b, tx_lir_stmt_kind k) {
+    tx_lir_stmt *s = TX_NEW(f->arena, tx_lir_stmt);
+    s->kind = k;
+    tx_lir_append(f, b, s);
+    return s;
+}
+
+tx_lir_stmt *tx_lir_loop(tx_lir_func *f, tx_lir_block *b, int var, int64_t lo, int64_t extent) {
+    tx_lir_stmt *s = new_stmt(f, b, TX_LIR_LOOP);
+    s->var = var;
+    s->lo = lo;
+    s->extent = extent;
+    return s;
+}
+
+void tx_lir_acc_init(tx_lir_func *f, tx_lir_block *b, int acc) {
+    new_stmt(f, b, TX_LIR_ACC_INIT)->acc = acc;
+}
+
+void tx_lir_accum(tx_lir_func *f, tx_lir_block *b, int acc, tx_lir_expr *value) {
+    tx_lir_stmt *s = new_stmt(f, b, TX_LIR_ACCUM);
+    s->acc = acc;
+    s->value = value;
+}
+
+tx_lir_stmt *tx_lir_store(tx_lir_func *f, tx_lir_block *b, int buf, tx_lir_affine off,
+                          tx_lir_expr *value) {
+    tx_lir_expr *v = tx_lir_cast(f, value, f->bufs[buf].dtype);
+    if (!v) return NULL;
+    tx_lir_stmt *s = new_stmt(f, b, TX_LIR_STORE);
+    s->buf = buf;
+    s->off = off;
+    s->value = v;
+    return s;
+}
+
+tx_lir_affine tx_lir_affine_make(tx_lir_func *f, int nterms, const int *var,
+                                 const int64_t *coef, int64_t c0) {
+    tx_lir_affine r = { 0, NULL, NULL, c0 };
+    if (nterms <= 0) return r;
+    r.var = TX_NEWN(f->arena, int, nterms);
+    r.coef = TX_NEWN(f->arena, int64_t, nterms);
+    for (int k = 0; k < nterms; k++) {
+        int j = 0;
+        while (j < r.nterms && r.var[j] != var[k]) j++;
+        if (j == r.nterms) {
+            r.var[j] = var[k];
+            r.coef[j] = 0;
+            r.nterms++;
+        }
+        r.coef[j] += coef[k];
+    }
+    int n = 0;
+    for (int k = 0; k < r.nterms; k++)
+        if (r.coef[k] != 0) {
+            r.var[n] = r.var[k];
+            r.coef[n] = r.coef[k];
+            n++;
+        }
+    r.nterms = n;
+    return r;
+}
+
+/* ---- expressions --------------------------------------------------------- */
+
+static tx_lir_expr *new_expr(tx_lir_func *f, tx_lir_expr_kind k, txrt_dtype dt) {
+    tx_lir_expr *e = TX_NEW(f->arena, tx_lir_expr);
+    e->kind = k;
+    e->dtype = dt;
+    return e;
+}
+
+/* Round a constant to the precision of dt, so the printed text and the
+ * generated code agree on the exact value. */
+static void round_const(txrt_dtype dt, double *re, double *im) {
+    if (is_single(dt)) {
+        *re = (double)(float)*re;
+        *im = (double)(float)*im;
+    }
+    if (!tx_lir_is_complex(dt)) *im = 0.0;
+}
+
+tx_lir_expr *tx_lir_const(tx_lir_func *f, txrt_dtype dt, double re, double im) {
+    tx_lir_expr *e = new_expr(f, TX_LIR_CONST, dt);
+    round_const(dt, &re, &im);
+    e->re = re;
+    e->im = im;
+    return e;
+}
+
+tx_lir_expr *tx_lir_index(tx_lir_func *f, int var) {
+    tx_lir_expr *e = new_expr(f, TX_LIR_INDEX, TXRT_F64);
+    e->var = var;
+    return e;
+}
+
+tx_lir_expr *tx_lir_load(tx_lir_func *f, int buf, tx_lir_affine off) {
+    tx_lir_expr *e = new_expr(f, TX_LIR_LOAD, f->bufs[buf].dtype);
+    e->weight = f->bufs[buf].rank == 0 ? 1 : 2;
+    e->buf = buf;
+    e->off = off;
+    return e;
+}
+
+tx_lir_expr *tx_lir_accref(tx_lir_func *f, int acc) {
+    tx_lir_expr *e = new_expr(f, TX_LIR_ACC, f->accs[acc].dtype);
+    e->weight = f->accs[acc].weight;
+    e->acc = acc;
+    return e;
+}
+
+tx_lir_expr *tx_lir_cast(tx_lir_func *f, tx_lir_expr *a, txrt_dtype dt) {
+    if (!a) return NULL;
+    if (a->dtype == dt) return a;
+    if (tx_lir_is_complex(a->dtype) && !tx_lir_is_complex(dt)) return NULL;
+    if (a->kind == TX_LIR_CONST) return tx_lir_const(f, dt, a->re, a->im);
+    tx_lir_expr *e = new_expr(f, TX_LIR_CAST, dt);
+    e->weight = a->weight;
+    e->a = a;
+    return e;
+}
+
+/* The dtype two operands are combined in (ir/check.c's dty_combine). */
+static txrt_dtype common_dtype(const tx_lir_expr *a, const tx_lir_expr *b) {
+    if (a->weight == b->weight) return tx_lir_promote(a->dtype, b->dtype);
+    const tx_lir_expr *hi = a->weight > b->weight ? a : b;
+    return make_dtype(tx_lir_is_complex(a->dtype) || tx_lir_is_complex(b->dtype), is_single(hi->dtype));
+}
+
+static int max_weight(const tx_lir_expr *a, const tx_lir_expr *b) {
+    return a->weight > b->weight ? a->weight : b->weight;
+}
+
+static bool op_is_binary(tx_tir_op op) { return op >= TX_TOP_ADD && op <= TX_TOP_MIN2; }
+
+tx_lir_expr *tx_lir_unary(tx_lir_func *f, tx_tir_op op, tx_lir_expr *a) {
+    if (!a || op_is_binary(op)) return NULL;
+    bool cplx = tx_lir_is_complex(a->dtype);
+    txrt_dtype dt = a->dtype;
+    switch (op) {
+    case TX_TOP_NEG: case TX_TOP_EXP: case TX_TOP_LOG: case TX_TOP_SQRT:
+    case TX_TOP_SIN: case TX_TOP_COS: case TX_TOP_TAN: case TX_TOP_TANH:
+    case TX_TOP_CONJ: case TX_TOP_SIGMOID:
+        break;
+    case TX_TOP_ABS: case TX_TOP_REAL: case TX_TOP_IMAG:
+        dt = tx_lir_real_of(a->dtype);
+        break;
+    case TX_TOP_RELU: case TX_TOP_SIGN: case TX_TOP_FLOOR: case TX_TOP_CEIL:
+        break;      /* complex: numpy's lexicographic order; floor/ceil per part */
+    default:
+        return NULL;
+    }
+    if (a->kind == TX_LIR_CONST && !cplx && op == TX_TOP_NEG) return tx_lir_const(f, dt, -a->re, 0);
+    tx_lir_expr *e = new_expr(f, TX_LIR_UNARY, dt);
+    e->weight = a->weight;
+    e->op = op;
+    e->a = a;
+    return e;
+}
+
+tx_lir_expr *tx_lir_binary(tx_lir_func *f, tx_tir_op op, tx_lir_expr *a, tx_lir_expr *b) {
+    if (!a || !b || !op_is_binary(op)) return NULL;
+    txrt_dtype dt = common_dtype(a, b);
+    txrt_dtype rdt = dt;
+    switch (op) {
+    case TX_TOP_ADD: case TX_TOP_SUB: case TX_TOP_MUL: case TX_TOP_DIV: case TX_TOP_POW:
+        break;
+    case TX_TOP_EQ: case TX_TOP_NE:
+    case TX_TOP_LT: case TX_TOP_LE: case TX_TOP_GT: case TX_TOP_GE:
+        rdt = tx_lir_real_of(dt);   /* complex operands compare lexicographically */
+        break;
+    case TX_TOP_MAX2: case TX_TOP_MIN2:
+        break;
+    default:
+        return NULL;
+    }
+    tx_lir_expr *e = new_expr(f, TX_LIR_BINARY, rdt);
+    e->weight = max_weight(a, b);
+    e->op = op;
+    e->a = tx_lir_cast(f, a, dt);
+    e->b = tx_lir_cast(f, b, dt);
+    return e;
+}
+
+tx_lir_expr *tx_lir_select(tx_lir_func *f, tx_lir_expr *cond, tx_lir_expr *a, tx_lir_expr *b) {
+    if (!cond || !a || !b) return NULL;
+    txrt_dtype dt = common_dtype(a, b);
+    tx_lir_expr *e = new_expr(f, TX_LIR_SELECT, dt);
+    e->weight = max_weight(a, b);
+    e->a = cond;
+    e->b = tx_lir_cast(f, a, dt);
+    e->c = tx_lir_cast(f, b, dt);
+    return e;
+}
+
+/* ---- verifier ------------------------------------------------------------ */
+
+typedef struct vstate {
+    const tx_lir_func *f;
+    int64_t *lo, *hi;     /* per variable, while in scope: value range */
+    bool *inscope;
+    bool *inited;
+    int empty;            /* enclosing loops with no iterations */
+    const char *why;
+} vstate;
+
+static bool vfail(vstate *v, const char *msg) {
+    if (!v->why) v->why = msg;
+    return false;
+}
+
+/* The range of an affine offset over the in-scope variables. */
+static bool affine_range(vstate *v, const tx_lir_affine *o, int64_t *mn, int64_t *mx) {
+    int64_t lo = o->c0, hi = o->c0;
+    for (int k = 0; k < o->nterms; k++) {
+        int x = o->var[k];
+        if (x < 0 || x >= v->f->nvars || !v->inscope[x])
+            return vfail(v, tx_arena_printf(v->f->arena, "variable %d used outside its loop", x));
+        int64_t a, b;
+        if (__builtin_mul_overflow(o->coef[k], v->lo[x], &a) ||
+            __builtin_mul_overflow(o->coef[k], v->hi[x], &b))
+            return vfail(v, "offset overflows");
+        if (a > b) { int64_t t = a; a = b; b = t; }
+        if (__builtin_add_overflow(lo, a, &lo) || __builtin_add_overflow(hi, b, &hi))
+            return vfail(v, "offset overflows");
+    }
+    *mn = lo;
+    *mx = hi;
+    return true;
+}
+
+static bool check_access(vstate *v, int buf, const tx_lir_affine *off) {
+    if (buf < 0 || buf >= v->f->nbufs) return vfail(v, "no such buffer");
+    int64_t mn, mx;
+    if (!affine_range(v, off, &mn, &mx)) return false;
+    if (v->empty) return true;    /* never executed */
+    const tx_lir_buf *b = &v->f->bufs[buf];
+    if (mn < 0 || mx >= b->size)
+        return vfail(v, tx_arena_printf(v->f->arena,
+                                        "access to %s at offsets %lld..%lld outside its %lld elements",
+                                        b->name, (long long)mn, (long long)mx, (long long)b->size));
+    return true;
+}
+
+static bool verify_expr(vstate *v, const tx_lir_expr *e) {
+    if (!e) return vfail(v, "missing expression");
+    switch (e->kind) {
+    case TX_LIR_CONST:
+        return true;
+    case TX_LIR_INDEX:
+        if (e->var < 0 || e->var >= v->f->nvars || !v->inscope[e->var])
+            return vfail(v, "index value outside its loop");
+        return true;
+    case TX_LIR_LOAD:
+        if (e->buf >= 0 && e->buf < v->f->nbufs && e->dtype != v->f->bufs[e->buf].dtype)
+            return vfail(v, "load with the wrong dtype");
+        return check_access(v, e->buf, &e->off);
+    case TX_LIR_ACC:
+        if (e->acc < 0 || e->acc >= v->f->naccs || !v->inited[e->acc])
+            return vfail(v, "accumulator read before it is initialised");
+        if (e->dtype != v->f->accs[e->acc].dtype) return vfail(v, "accumulator read with the wrong dtype");
+        return true;
+    case TX_LIR_UNARY:
+    case TX_LIR_CAST:
+        return verify_expr(v, e->a);
+    case TX_LIR_BINARY:
+        if (e->a->dtype != e->b->dtype) return vfail(v, "binary operands of different dtypes");
+        return verify_expr(v, e->a) && verify_expr(v, e->b);
+    case TX_LIR_SELECT:
+        if (e->b->dtype != e->dtype || e->c->dtype != e->dtype)
+            return vfail(v, "select operands of different dtypes");
+        return verify_expr(v, e->a) && verify_expr(v, e->b) && verify_expr(v, e->c);
+    }
+    return vfail(v, "unknown expression kind");
+}
+
+static bool verify_block(vstate *v, const tx_lir_block *b) {
+    for (int k = 0; k < b->n; k++) {
+        const tx_lir_stmt *s = b->stmts[k];
+        switch (s->kind) {
+        case TX_LIR_LOOP: {
+            int x = s->var;
+            if (x < 0 || x >= v->f->nvars) return vfail(v, "loop over an unknown variable");
+            if (v->inscope[x]) return vfail(v, "loop variable rebound inside its own loop");
+            if (s->extent < 0) return vfail(v, "loop with a negative extent");
+            v->inscope[x] = true;
+            v->lo[x] = s->lo;
+            v->hi[x] = s->lo + (s->extent > 0 ? s->extent - 1 : 0);
+            if (s->extent == 0) v->empty++;
+            bool ok = verify_block(v, &s->body);
+            if (s->extent == 0) v->empty--;
+            v->inscope[x] = false;
+            if (!ok) return false;
+            break;
+        }
+        case TX_LIR_ACC_INIT:
+            if (s->acc < 0 || s->acc >= v->f->naccs) return vfail(v, "unknown accumulator");
+            v->inited[s->acc] = true;
+            break;
+        case TX_LIR_ACCUM:
+            if (s->acc < 0 || s->acc >= v->f->naccs || !v->inited[s->acc])
+                return vfail(v, "accumulation before initialisation");
+            if (s->value->dtype != v->f->accs[s->acc].dtype)
+                return vfail(v, "accumulated value of the wrong dtype");
+            if (!verify_expr(v, s->value)) return false;
+            break;
+        case TX_LIR_STORE:
+            if (s->buf < 0 || s->buf >= v->f->nbufs) return vfail(v, "store to an unknown buffer");
+            if (s->value->dtype != v->f->bufs[s->buf].dtype)
+                return vfail(v, "stored value of the wrong dtype");
+            if (!verify_expr(v, s->value) || !check_access(v, s->buf, &s->off)) return false;
+            break;
+        }
+    }
+    return true;
+}
+
+bool tx_lir_verify(const tx_lir_func *f, const char **why) {
+    vstate v = { .f = f };
+    int nv = f->nvars > 0 ? f->nvars : 1, na = f->naccs > 0 ? f->naccs : 1;
+    v.lo = calloc((size_t)nv, sizeof(int64_t));
+    v.hi = calloc((size_t)nv, sizeof(int64_t));
+    v.inscope = calloc((size_t)nv, sizeof(bool));
+    v.inited = calloc((size_t)na, sizeof(bool));
+    bool ok = v.lo && v.hi && v.inscope && v.inited;
+    if (!ok) v.why = "out of memory";
+    else ok = verify_block(&v, &f->body);
+    free(v.lo);
+    free(v.hi);
+    free(v.inscope);
+    free(v.inited);
+    if (!ok && why) *why = v.why;
+    return ok;
+}
+
+/* ---- lowering from TIR ------------------------------------------------------ */
+
+typedef struct lower {
+    tx_lir_func *f;
+    const tx_tir_stmt *def;
+    const tx_lookup *lk;
+    bool *inscope;        /* per TIR index id (= LIR variable id) */
+    const char *why;
+} lower;
+
+static tx_lir_expr *lfail(lower *L, const char *msg) {
+    if (!L->why) L->why = msg;
+    return NULL;
+}
+
+/* The buffer of tensor `name`, added on first use. */
+static int buf_of(lower *L, const char *name) {
+    for (int k = 1; k < L->f->nbufs; k++)
+        if (strcmp(L->f->bufs[k].name, name) == 0) return k;
+    tx_varinfo vi;
+    memset(&vi, 0, sizeof vi);
+    if (!L->lk || !L->lk->get || !L->lk->get(L->lk->self, name, &vi)) {
+        lfail(L, tx_arena_printf(L->f->arena, "tensor %s is not bound", name));
+        return -1;
+    }
+    const tx_type *t = &vi.type;
+    if (t->dtype < 0 || t->dtype > TXRT_C64 || t->rank < 0 || t->rank > TXRT_MAX_RANK) {
+        lfail(L, tx_arena_printf(L->f->arena, "the type of %s is unknown", name));
+        return -1;
+    }
+    for (int k = 0; k < t->rank; k++)
+        if (t->dims[k] < 0) {
+            lfail(L, tx_arena_printf(L->f->arena, "the shape of %s is unknown", name));
+            return -1;
+        }
+    return tx_lir_add_buf(L->f, name, (txrt_dtype)t->dtype, t->rank, t->dims, false);
+}
+
+static bool var_ok(lower *L, int id) {
+    if (id < 0 || id >= L->def->nindices || !L->inscope[id]) {
+        lfail(L, "an index is used outside the loops that bind it");
+        return false;
+    }
+    return true;
+}
+
+static tx_lir_expr *lower_access(lower *L, const tx_tir_expr *e) {
+    int b = buf_of(L, e->var);
+    if (b < 0) return NULL;
+    const tx_lir_buf *B = &L->f->bufs[b];
+    if (e->whole || e->nsubs == 0) {
+        if (B->rank != 0)
+            return lfail(L, tx_arena_printf(L->f->arena, "%s has rank %d but is used as a scalar",
+                                            B->name, B->rank));
+        return tx_lir_load(L->f, b, tx_lir_affine_make(L->f, 0, NULL, NULL, 0));
+    }
+    if (e->nsubs != B->rank)
+        return lfail(L, tx_arena_printf(L->f->arena, "%s has rank %d but %d subscripts",
+                                        B->name, B->rank, e->nsubs));
+    int nt = 0;
+    for (int ax = 0; ax < e->nsubs; ax++) nt += e->subs[ax].nterms;
+    int *vars = TX_NEWN(L->f->arena, int, nt > 0 ? nt : 1);
+    int64_t *coefs = TX_NEWN(L->f->arena, int64_t, nt > 0 ? nt : 1);
+    int64_t c0 = 0;
+    nt = 0;
+    for (int ax = 0; ax < e->nsubs; ax++) {
+        const tx_tir_affine *s = &e->subs[ax];
+        int64_t dim = B->shape[ax], k0 = s->c0;
+        if (s->nterms == 0 && k0 < 0) k0 += dim; /* A[-1] counts from the end */
+        /* this axis's subscript range must lie inside [0, dim) */
+        int64_t lo = k0, hi = k0;
+        bool empty = false;
+        for (int t = 0; t < s->nterms; t++) {
+            int id = s->idx[t];
+            if (!var_ok(L, id)) return NULL;
+            const tx_tir_index *ix = &L->def->indices[id];
+            if (ix->extent <= 0) { empty = true; continue; }
+            int64_t a = s->coef[t] * ix->lo, z = s->coef[t] * (ix->lo + ix->extent - 1);
+            lo += a < z ? a : z;
+            hi += a < z ? z : a;
+        }
+        if (!empty && (lo < 0 || hi >= dim))
+            return lfail(L, tx_arena_printf(L->f->arena,
+                                            "subscript %d of %s ranges over %lld..%lld outside 0..%lld",
+                                            ax, B->name, (long long)lo, (long long)hi,
+                                            (long long)dim - 1));
+        for (int t = 0; t < s->nterms; t++) {
+            vars[nt] = s->idx[t];
+            coefs[nt] = s->coef[t] * B->strides[ax];
+            nt++;
+        }
+        c0 += k0 * B->strides[ax];
+    }
+    return tx_lir_load(L->f, b, tx_lir_affine_make(L->f, nt, vars, coefs, c0));
+}
+
+static tx_lir_expr *lower_expr(lower *L, const tx_tir_expr *e, tx_lir_block *blk);
+
+static tx_lir_expr *lower_reduce(lower *L, const tx_tir_expr *e, tx_lir_block *blk) {
+    tx_lir_func *f = L->f;
+    int acc = tx_lir_add_acc(f, e->redop, TXRT_F64); /* dtype fixed once the body is typed */
+    tx_lir_acc_init(f, blk, acc);
+    tx_lir_block *cur = blk;
+    for (int k = 0; k < e->nidx; k++) {
+        int id = e->idx[k];
+        if (id < 0 || id >= L->def->nindices) return lfail(L, "a reduction binds an unknown index");
+        if (L->inscope[id]) return lfail(L, "a reduction rebinds an index that is already bound");
+        const tx_tir_index *ix = &L->def->indices[id];
+        if (ix->extent < 0)
+            return lfail(L, tx_arena_printf(f->arena, "the range of index %s is unknown", ix->name));
+        cur = &tx_lir_loop(f, cur, id, ix->lo, ix->extent)->body;
+        L->inscope[id] = true;
+    }
+    tx_lir_expr *v = lower_expr(L, e->a, cur);
+    for (int k = 0; k < e->nidx; k++) L->inscope[e->idx[k]] = false;
+    if (!v) return NULL;
+    f->accs[acc].dtype = v->dtype;
+    f->accs[acc].weight = v->weight;
+    tx_lir_accum(f, cur, acc, v);
+    return tx_lir_accref(f, acc);
+}
+
+static tx_lir_expr *lower_expr(lower *L, const tx_tir_expr *e, tx_lir_block *blk) {
+    if (!e) return lfail(L, "missing operand");
+    tx_lir_func *f = L->f;
+    tx_lir_expr *a, *b, *c, *r;
+    switch (e->kind) {
+    case TX_TIR_CONST: {
+        bool cplx = e->is_complex || e->im != 0;
+        return tx_lir_const(f, cplx ? TXRT_C128 : TXRT_F64, e->re, cplx ? e->im : 0);
+    }
+    case TX_TIR_INDEX:
+        if (!var_ok(L, e->index)) return NULL;
+        return tx_lir_index(f, e->index);
+    case TX_TIR_ACCESS:
+        return lower_access(L, e);
+    case TX_TIR_UNARY:
+        if (!(a = lower_expr(L, e->a, blk))) return NULL;
+        if (!(r = tx_lir_unary(f, e->op, a)))
+            return lfail(L, tx_arena_printf(f->arena, "%s is not defined for %s", tx_lir_op_name(e->op),
+                                            tx_lir_dtype_name(a->dtype)));
+        return r;
+    case TX_TIR_BINARY:
+        if (!(a = lower_expr(L, e->a, blk)) || !(b = lower_expr(L, e->b, blk))) return NULL;
+        if (!(r = tx_lir_binary(f, e->op, a, b)))
+            return lfail(L, tx_arena_printf(f->arena, "%s is not defined for %s and %s",
+                                            tx_lir_op_name(e->op), tx_lir_dtype_name(a->dtype),
+                                            tx_lir_dtype_name(b->dtype)));
+        return r;
+    case TX_TIR_WHERE:
+        if (!(a = lower_expr(L, e->a, blk)) || !(b = lower_expr(L, e->b, blk)) ||
+            !(c = lower_expr(L, e->c, blk)))
+            return NULL;
+        return tx_lir_select(f, a, b, c);
+    case TX_TIR_REDUCE:
+        return lower_reduce(L, e, blk);
+    case TX_TIR_STRING:
+        return lfail(L, "a string in an expression");
+    }
+    return lfail(L, "unknown expression kind");
+}
+
+tx_lir_func *tx_lir_from_def(tx_arena *a, const tx_tir_stmt *def, const tx_type *out,
+                             const tx_lookup *lk, const char **why) {
+    const char *dummy;
+    if (!why) why = &dummy;
+    *why = NULL;
+    if (!def || def->kind != TX_TIR_DEF || !def->rhs) return *why = "not a definition", NULL;
+    if (def->ellipsis) return *why = "whole-tensor definition not expanded", NULL;
+    if (!out || out->dtype < 0 || out->dtype > TXRT_C64 || out->rank != def->nout)
+        return *why = "the output type does not match the definition", NULL;
+    tx_lir_func *f = tx_lir_func_new(a, def->out);
+    lower L = { .f = f, .def = def, .lk = lk };
+    L.inscope = TX_NEWN(a, bool, def->nindices > 0 ? def->nindices : 1);
+    /* LIR variable k is TIR index k */
+    for (int k = 0; k < def->nindices; k++) tx_lir_add_var(f, def->indices[k].name);
+    tx_lir_add_buf(f, def->out, (txrt_dtype)out->dtype, out->rank, out->dims, true);
+
+    tx_lir_block *cur = &f->body;
+    int64_t *coef = TX_NEWN(a, int64_t, def->nout > 0 ? def->nout : 1);
+    int64_t c0 = 0;
+    for (int k = 0; k < def->nout; k++) {
+        int id = def->out_idx[k];
+        if (id < 0 || id >= def->nindices) return *why = "an output index is unknown", NULL;
+        if (L.inscope[id]) return *why = "an output index is repeated", NULL;
+        const tx_tir_index *ix = &def->indices[id];
+        if (ix->extent < 0)
+            return *why = tx_arena_printf(a, "the range of index %s is unknown", ix->name), NULL;
+        if (ix->extent != out->dims[k])
+            return *why = tx_arena_printf(a, "index %s has %lld values but the output axis %lld",
+                                          ix->name, (long long)ix->extent, (long long)out->dims[k]),
+                   NULL;
+        cur = &tx_lir_loop(f, cur, id, ix->lo, ix->extent)->body;
+        L.inscope[id] = true;
+        coef[k] = f->bufs[0].strides[k];
+        c0 -= coef[k] * ix->lo;
+    }
+    tx_lir_expr *v = lower_expr(&L, def->rhs, cur);
+    if (!v) return *why = L.why, NULL;
+    if (!tx_lir_store(f, cur, 0, tx_lir_affine_make(f, def->nout, def->out_idx, coef, c0), v))
+        return *why = tx_arena_printf(a, "a %s value cannot be stored in a %s output",
+                                      tx_lir_dtype_name(v->dtype), tx_lir_dtype_name(out->dtype)),
+               NULL;
+    if (!tx_lir_verify(f, why)) return NULL;
+    return f;
+}

@@ -1,0 +1,380 @@
+/*
+ * fft.c -- fft, ifft, fft2, ifft2, rfft and irfft over FFTW3 (double and
+ * single precision), with numpy's conventions: forward transforms use
+ * exp(-2 pi i k t / n) and are unscaled, inverse ones use the + sign and
+ * scale by 1/n.  Real inputs become complex of the same precision.
+ *
+ * Every transform is one FFTW guru64 plan: the transformed axis (or the
+ * last two) is the transform, the other axes are a batch ("howmany")
+ * loop.  A tensor of shape (a, b, n, c, d) transformed along n is viewed
+ * as (outer, n, inner) with outer = a*b and inner = c*d: inner interleaved
+ * transforms of stride inner, repeated outer times.  The plan depends only
+ * on that triple, so shapes that collapse to the same one share a plan.
+ *
+ * Plan cache.  FFTW's planner is not thread-safe, its executor is (the
+ * new-array execute functions, which is what we call with the caller's
+ * arrays).  So plans are created once per key (kind, precision, direction,
+ * in-place or not, sizes, batch layout) under one process-wide mutex,
+ * kept in a hash table, and executed outside the lock by any thread.
+ * New-array execution requires the arrays to have the alignment the plan
+ * was made with: tensor data is 64-byte aligned (txrt.h), every array we
+ * hand to FFTW is tensor data, and an input that is not aligned (a tensor
+ * wrapping foreign memory) is first copied into an aligned one.
+ *
+ * Plans use FFTW_ESTIMATE.  FFTW_MEASURE times candidate algorithms on the
+ * real arrays, which costs from milliseconds to seconds for every new
+ * shape; a tx script typically transforms a few shapes a few times, so
+ * the measuring would dominate the run.  ESTIMATE plans are within a small
+ * factor of measured ones for the power-of-two and smooth sizes that
+ * matter, need no scratch arrays, and (unlike MEASURE) never write to the
+ * arrays while planning, so we can plan directly on the caller's buffers.
+ *
+ * The cache lives until txrt_fft_cleanup(), which the txc driver calls
+ * once at exit (see txrt_linalg.h).
+ */
+#include "txrt_linalg.h"
+
+#include <fftw3.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KIND_C2C, KIND_R2C, KIND_C2R };
+
+/* What identifies a plan.  memset to zero before filling: compared with
+ * memcmp and hashed bytewise. */
+typedef struct plan_key {
+    int32_t kind;        /* KIND_* */
+    int32_t single;      /* 1: fftwf (f32/c64), 0: fftw */
+    int32_t sign;        /* FFTW_FORWARD / FFTW_BACKWARD (c2c only) */
+    int32_t inplace;     /* in == out */
+    int32_t rank;        /* 1, or 2 for fft2 */
+    int32_t pad_;
+    int64_t n0, n1;      /* transform sizes (n1 = 1 for rank 1; logical real size for r2c/c2r) */
+    int64_t outer;       /* batch count, consecutive transforms n0*n1*inner apart */
+    int64_t inner;       /* rank-1 c2c: interleaved transforms (stride 1); else 1 */
+} plan_key;
+
+typedef struct plan_entry {
+    plan_key key;
+    void *plan;          /* fftw_plan or fftwf_plan */
+    struct plan_entry *next;
+} plan_entry;
+
+#define NBUCKETS 256
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static plan_entry *buckets[NBUCKETS];
+static int64_t n_plans, n_hits, n_misses;
+
+static unsigned key_hash(const plan_key *k) {
+    const unsigned char *p = (const unsigned char *)k;
+    uint64_t h = 1469598103934665603ull;                 /* FNV-1a */
+    for (size_t i = 0; i < sizeof *k; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return (unsigned)(h ^ (h >> 32)) % NBUCKETS;
+}
+
+/* Build the FFTW plan for k on the arrays in/out (the planner does not
+ * touch them under FFTW_ESTIMATE).  Called with cache_lock held. */
+static void *make_plan(const plan_key *k, void *in, void *out) {
+    fftw_iodim64 dims[2], how[2];
+    int rank = 0, nhow = 0;
+    unsigned flags = FFTW_ESTIMATE;
+    if (k->kind == KIND_C2C) {
+        if (!k->inplace) flags |= FFTW_PRESERVE_INPUT;
+        if (k->rank == 1) {
+            dims[rank++] = (fftw_iodim64){ k->n0, k->inner, k->inner };
+            if (k->outer > 1) how[nhow++] = (fftw_iodim64){ k->outer, k->n0 * k->inner, k->n0 * k->inner };
+            if (k->inner > 1) how[nhow++] = (fftw_iodim64){ k->inner, 1, 1 };
+        } else {
+            dims[rank++] = (fftw_iodim64){ k->n0, k->n1, k->n1 };
+            dims[rank++] = (fftw_iodim64){ k->n1, 1, 1 };
+            if (k->outer > 1) how[nhow++] = (fftw_iodim64){ k->outer, k->n0 * k->n1, k->n0 * k->n1 };
+        }
+        if (k->single)
+            return fftwf_plan_guru64_dft(rank, dims, nhow, how, in, out, k->sign, flags);
+        return fftw_plan_guru64_dft(rank, dims, nhow, how, in, out, k->sign, flags);
+    }
+    int64_t h = k->n0 / 2 + 1;                           /* complex points of a real transform */
+    dims[rank++] = (fftw_iodim64){ k->n0, 1, 1 };
+    if (k->kind == KIND_R2C) {
+        flags |= FFTW_PRESERVE_INPUT;
+        if (k->outer > 1) how[nhow++] = (fftw_iodim64){ k->outer, k->n0, h };
+        if (k->single) return fftwf_plan_guru64_dft_r2c(rank, dims, nhow, how, in, out, flags);
+        return fftw_plan_guru64_dft_r2c(rank, dims, nhow, how, in, out, flags);
+    }
+    flags |= FFTW_DESTROY_INPUT;                         /* c2r: the input is our scratch copy */
+    if (k->outer > 1) how[nhow++] = (fftw_iodim64){ k->outer, h, k->n0 };
+    if (k->single) return fftwf_plan_guru64_dft_c2r(rank, dims, nhow, how, in, out, flags);
+    return fftw_plan_guru64_dft_c2r(rank, dims, nhow, how, in, out, flags);
+}
+
+/* The cached plan for k, created on first use; NULL (ctx error) when FFTW
+ * cannot plan it. */
+static void *get_plan(txrt_ctx *ctx, const char *fn, const plan_key *k, void *in, void *out) {
+    unsigned b = key_hash(k);
+    pthread_mutex_lock(&cache_lock);
+    for (plan_entry *e = buckets[b]; e; e = e->next) {
+        if (memcmp(&e->key, k, sizeof *k) == 0) {
+            n_hits++;
+            void *p = e->plan;
+            pthread_mutex_unlock(&cache_lock);
+            return p;
+        }
+    }
+    void *p = make_plan(k, in, out);
+    plan_entry *e = p ? malloc(sizeof *e) : NULL;
+    if (e) {
+        e->key = *k;
+        e->plan = p;
+        e->next = buckets[b];
+        buckets[b] = e;
+        n_plans++;
+        n_misses++;
+    } else if (p) {
+        if (k->single) fftwf_destroy_plan(p);
+        else fftw_destroy_plan(p);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (!e) {
+        if (p) txrt_fail(ctx, "%s: out of memory", fn);
+        else txrt_fail(ctx, "%s: FFTW could not plan a transform of %lld x %lld points (batch %lld x %lld)",
+                       fn, (long long)k->n0, (long long)k->n1, (long long)k->outer, (long long)k->inner);
+        return NULL;
+    }
+    return p;
+}
+
+txrt_fft_stats txrt_fft_cache_stats(void) {
+    pthread_mutex_lock(&cache_lock);
+    txrt_fft_stats s = { n_plans, n_hits, n_misses };
+    pthread_mutex_unlock(&cache_lock);
+    return s;
+}
+
+void txrt_fft_cleanup(void) {
+    pthread_mutex_lock(&cache_lock);
+    for (int b = 0; b < NBUCKETS; b++) {
+        plan_entry *e = buckets[b];
+        while (e) {
+            plan_entry *next = e->next;
+            if (e->key.single) fftwf_destroy_plan(e->plan);
+            else fftw_destroy_plan(e->plan);
+            free(e);
+            e = next;
+        }
+        buckets[b] = NULL;
+    }
+    n_plans = n_hits = n_misses = 0;
+    fftw_cleanup();
+    fftwf_cleanup();
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static int is_single(txrt_dtype dt) { return dt == TXRT_F32 || dt == TXRT_C64; }
+static txrt_dtype complex_of(txrt_dtype dt) { return is_single(dt) ? TXRT_C64 : TXRT_C128; }
+static txrt_dtype real_of(txrt_dtype dt) { return is_single(dt) ? TXRT_F32 : TXRT_F64; }
+
+static int aligned(const void *p) { return ((uintptr_t)p & 63) == 0; }
+
+static int check_input(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int min_rank) {
+    if (!X) return txrt_fail(ctx, "%s: the input is missing", fn);
+    if ((unsigned)X->dtype > TXRT_C64) return txrt_fail(ctx, "%s: the input has an unknown dtype %d", fn, (int)X->dtype);
+    if (X->rank < min_rank) {
+        char sh[TXRT_MAX_RANK * 22 + 8];
+        if (X->rank == 0)
+            return txrt_fail(ctx, "%s: needs a tensor of rank %d or more, got a scalar", fn, min_rank);
+        return txrt_fail(ctx, "%s: needs a tensor of rank %d or more, got shape %s", fn, min_rank,
+                         txrt_shape_str(X->rank, X->shape, sh, sizeof sh));
+    }
+    return 0;
+}
+
+static int empty_axis(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int axis) {
+    char sh[TXRT_MAX_RANK * 22 + 8];
+    return txrt_fail(ctx, "%s: cannot transform axis %d of size 0 (the input has shape %s)", fn, axis,
+                     txrt_shape_str(X->rank, X->shape, sh, sizeof sh));
+}
+
+/* Multiply n complex (or real) values of the given precision by s. */
+static void scale(void *data, int64_t count, int single, double s) {
+    if (single) {
+        float *p = data, fs = (float)s;
+        for (int64_t i = 0; i < count; i++) p[i] *= fs;
+    } else {
+        double *p = data;
+        for (int64_t i = 0; i < count; i++) p[i] *= s;
+    }
+}
+
+/* A complex c2c transform of X, shaped as a batch (outer, n0 [, n1], inner)
+ * of transforms; out-of-place from X when X is complex of the right
+ * precision and aligned, in place on a converted copy otherwise. */
+static txrt_tensor *c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int rank,
+                        int64_t outer, int64_t n0, int64_t n1, int64_t inner, int inverse) {
+    txrt_dtype cdt = complex_of(X->dtype);
+    int inplace = X->dtype != cdt || !aligned(X->data);
+    txrt_tensor *out = inplace ? txrt_tensor_cast(ctx, X, cdt) : txrt_tensor_new(ctx, cdt, X->rank, X->shape);
+    if (!out || out->size == 0) return out;
+    plan_key k;
+    memset(&k, 0, sizeof k);
+    k.kind = KIND_C2C;
+    k.single = is_single(cdt);
+    k.sign = inverse ? FFTW_BACKWARD : FFTW_FORWARD;
+    k.inplace = inplace;
+    k.rank = rank;
+    k.n0 = n0;
+    k.n1 = n1;
+    k.outer = outer;
+    k.inner = inner;
+    void *in = inplace ? out->data : X->data;
+    void *p = get_plan(ctx, fn, &k, in, out->data);
+    if (!p) {
+        txrt_release(out);
+        return NULL;
+    }
+    if (k.single) fftwf_execute_dft(p, in, out->data);
+    else fftw_execute_dft(p, in, out->data);
+    if (inverse) scale(out->data, 2 * out->size, k.single, 1.0 / ((double)n0 * (double)n1));
+    return out;
+}
+
+/* ---- the builtins ------------------------------------------------------------- */
+
+txrt_tensor *txrt_fft(txrt_ctx *ctx, const txrt_tensor *X, int axis, int inverse) {
+    const char *fn = inverse ? "ifft" : "fft";
+    if (check_input(ctx, fn, X, 1)) return NULL;
+    int ax = axis < 0 ? axis + X->rank : axis;
+    if (ax < 0 || ax >= X->rank)
+        return txrt_fail(ctx, "%s: axis %d is out of range for a tensor of rank %d (use 0 to %d, or -%d to -1)",
+                         fn, axis, X->rank, X->rank - 1, X->rank), NULL;
+    int64_t outer = 1, inner = 1, n = X->shape[ax];
+    for (int d = 0; d < ax; d++) outer *= X->shape[d];
+    for (int d = ax + 1; d < X->rank; d++) inner *= X->shape[d];
+    if (n == 0) return empty_axis(ctx, fn, X, ax), NULL;
+    return c2c(ctx, fn, X, 1, outer, n, 1, inner, inverse);
+}
+
+txrt_tensor *txrt_fft2(txrt_ctx *ctx, const txrt_tensor *X, int inverse) {
+    const char *fn = inverse ? "ifft2" : "fft2";
+    if (check_input(ctx, fn, X, 2)) return NULL;
+    int r = X->rank;
+    int64_t outer = 1;
+    for (int d = 0; d < r - 2; d++) outer *= X->shape[d];
+    if (X->shape[r - 2] == 0) return empty_axis(ctx, fn, X, r - 2), NULL;
+    if (X->shape[r - 1] == 0) return empty_axis(ctx, fn, X, r - 1), NULL;
+    return c2c(ctx, fn, X, 2, outer, X->shape[r - 2], X->shape[r - 1], 1, inverse);
+}
+
+txrt_tensor *txrt_rfft(txrt_ctx *ctx, const txrt_tensor *X) {
+    if (check_input(ctx, "rfft", X, 1)) return NULL;
+    if (txrt_dtype_is_complex(X->dtype))
+        return txrt_fail(ctx, "rfft: the input must be real, got %s (use fft for complex data)",
+                         txrt_dtype_name(X->dtype)), NULL;
+    int r = X->rank;
+    int64_t n = X->shape[r - 1], outer = 1;
+    if (n == 0) return empty_axis(ctx, "rfft", X, r - 1), NULL;
+    for (int d = 0; d < r - 1; d++) outer *= X->shape[d];
+    int64_t shape[TXRT_MAX_RANK];
+    memcpy(shape, X->shape, sizeof shape);
+    shape[r - 1] = n / 2 + 1;
+    txrt_tensor *out = txrt_tensor_new(ctx, complex_of(X->dtype), r, shape);
+    if (!out || out->size == 0) return out;
+    txrt_tensor *tmp = NULL;                 /* an aligned copy of a foreign-memory input */
+    const txrt_tensor *src = X;
+    if (!aligned(X->data)) {
+        if (!(tmp = txrt_tensor_copy(ctx, X))) {
+            txrt_release(out);
+            return NULL;
+        }
+        src = tmp;
+    }
+    plan_key k;
+    memset(&k, 0, sizeof k);
+    k.kind = KIND_R2C;
+    k.single = is_single(X->dtype);
+    k.rank = 1;
+    k.n0 = n;
+    k.n1 = 1;
+    k.outer = outer;
+    k.inner = 1;
+    void *p = get_plan(ctx, "rfft", &k, src->data, out->data);
+    if (p) {
+        if (k.single) fftwf_execute_dft_r2c(p, src->data, out->data);
+        else fftw_execute_dft_r2c(p, src->data, out->data);
+    }
+    txrt_release(tmp);
+    if (!p) {
+        txrt_release(out);
+        return NULL;
+    }
+    return out;
+}
+
+txrt_tensor *txrt_irfft(txrt_ctx *ctx, const txrt_tensor *X, int64_t n) {
+    if (check_input(ctx, "irfft", X, 1)) return NULL;
+    int r = X->rank;
+    int64_t m = X->shape[r - 1], outer = 1;
+    if (n <= 0) {
+        n = 2 * (m - 1);
+        if (n <= 0)
+            return txrt_fail(ctx, "irfft: the default output length 2*(m-1) is %lld for %lld input point%s "
+                             "along the last axis; give n", (long long)n, (long long)m, m == 1 ? "" : "s"), NULL;
+    }
+    for (int d = 0; d < r - 1; d++) outer *= X->shape[d];
+    int64_t h = n / 2 + 1;
+    int64_t shape[TXRT_MAX_RANK];
+    memcpy(shape, X->shape, sizeof shape);
+    shape[r - 1] = n;
+    txrt_tensor *out = txrt_tensor_new(ctx, real_of(X->dtype), r, shape);
+    if (!out || out->size == 0) return out;
+    /* c2r destroys its input: transform a scratch copy, cropped or
+     * zero-padded to h points as numpy does. */
+    txrt_dtype cdt = complex_of(X->dtype);
+    int64_t sshape[2] = { outer, h };
+    txrt_tensor *s = txrt_tensor_new(ctx, cdt, 2, sshape);
+    if (!s) {
+        txrt_release(out);
+        return NULL;
+    }
+    int64_t keep = m < h ? m : h;
+    for (int64_t b = 0; b < outer; b++) {
+        for (int64_t j = 0; j < keep; j++) {
+            double re, im;
+            txrt_get(X, b * m + j, &re, &im);
+            txrt_set(s, b * h + j, re, im);
+        }
+        /* numpy ignores the imaginary parts of the zero-frequency term and,
+         * for even n, of the Nyquist term: a Hermitian signal has none. */
+        double re;
+        txrt_get(s, b * h, &re, NULL);
+        txrt_set(s, b * h, re, 0);
+        if (n % 2 == 0) {
+            txrt_get(s, b * h + h - 1, &re, NULL);
+            txrt_set(s, b * h + h - 1, re, 0);
+        }
+    }
+    plan_key k;
+    memset(&k, 0, sizeof k);
+    k.kind = KIND_C2R;
+    k.single = is_single(cdt);
+    k.rank = 1;
+    k.n0 = n;
+    k.n1 = 1;
+    k.outer = outer;
+    k.inner = 1;
+    void *p = get_plan(ctx, "irfft", &k, s->data, out->data);
+    if (p) {
+        if (k.single) fftwf_execute_dft_c2r(p, s->data, out->data);
+        else fftw_execute_dft_c2r(p, s->data, out->data);
+        scale(out->data, out->size, k.single, 1.0 / (double)n);
+    }
+    txrt_release(s);
+    if (!p) {
+        txrt_release(out);
+        return NULL;
+    }
+    return out;
+}

@@ -1,0 +1,595 @@
+/*
+ * linalg.c -- the linear-algebra builtins (solve, lstsq, inv, det,
+ * cholesky, cho_solve, eigh, svd, qr) over LAPACKE, and txrt_gemm over
+ * OpenBLAS's cblas for the planner.
+ *
+ * Every builtin works the same way: check the operands' ranks and shapes
+ * (the runtime must be safe without the checker), pick the computing dtype
+ * (promotion of the operands), copy the operands into fresh tensors of
+ * that dtype (LAPACK overwrites its arguments; the copies are usually the
+ * results themselves, so no further copy is made), call the row-major
+ * LAPACKE_? routine for the dtype, and translate LAPACK's info into a
+ * message in the program's terms.  LAPACKE's row-major drivers transpose
+ * internally (an O(n^2) copy next to O(n^3) work).  Matrices of size 0
+ * are answered without calling LAPACK.
+ *
+ * Index positions in messages are 0-based, as tx indexes tensors
+ * (LAPACK's info is 1-based).
+ *
+ * Complex data is interleaved (re, im) pairs, the layout of C99 complex
+ * numbers that LAPACKE uses for lapack_complex_double / _float.
+ */
+#include "txrt_linalg.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#define ZP(t) ((lapack_complex_double *)(t)->data)
+#define CP(t) ((lapack_complex_float *)(t)->data)
+#define DP(t) ((double *)(t)->data)
+#define SP(t) ((float *)(t)->data)
+
+/* The LAPACK routine name for a dtype: prefix letter + stem ("dgesv"). */
+static const char *routine(char *buf, size_t n, txrt_dtype dt, const char *real_stem, const char *cplx_stem) {
+    static const char pre[] = { 'd', 's', 'z', 'c' };
+    snprintf(buf, n, "%c%s", pre[dt], txrt_dtype_is_complex(dt) ? cplx_stem : real_stem);
+    return buf;
+}
+
+/* ---- operand checks ------------------------------------------------------- */
+
+static int check_present(txrt_ctx *ctx, const char *fn, const char *name, const txrt_tensor *t) {
+    if (!t) return txrt_fail(ctx, "%s: %s is missing", fn, name);
+    if ((unsigned)t->dtype > TXRT_C64) return txrt_fail(ctx, "%s: %s has an unknown dtype %d", fn, name, (int)t->dtype);
+    return 0;
+}
+
+/* A rank-2 tensor whose dimensions fit LAPACK's 32-bit integers. */
+static int check_matrix(txrt_ctx *ctx, const char *fn, const char *name, const txrt_tensor *t) {
+    if (check_present(ctx, fn, name, t)) return -1;
+    char sh[TXRT_MAX_RANK * 22 + 8];
+    if (t->rank != 2)
+        return txrt_fail(ctx, "%s: %s must be a matrix (rank 2), got shape %s", fn, name,
+                         txrt_shape_str(t->rank, t->shape, sh, sizeof sh));
+    if (t->shape[0] > INT_MAX || t->shape[1] > INT_MAX ||
+        t->shape[0] * t->shape[1] > (int64_t)INT_MAX)
+        return txrt_fail(ctx, "%s: %s of shape %s is too large for LAPACK (at most %d elements)", fn, name,
+                         txrt_shape_str(t->rank, t->shape, sh, sizeof sh), INT_MAX);
+    return 0;
+}
+
+static int check_square(txrt_ctx *ctx, const char *fn, const char *name, const txrt_tensor *t) {
+    if (check_matrix(ctx, fn, name, t)) return -1;
+    char sh[64];
+    if (t->shape[0] != t->shape[1])
+        return txrt_fail(ctx, "%s: %s must be square, got %s", fn, name,
+                         txrt_shape_str(t->rank, t->shape, sh, sizeof sh));
+    return 0;
+}
+
+/* B of shape (rows,) or (rows, k), the right-hand side for a matrix A
+ * called `aname` with `rows` rows. */
+static int check_rhs(txrt_ctx *ctx, const char *fn, const txrt_tensor *A, const char *aname,
+                     const txrt_tensor *B) {
+    if (check_present(ctx, fn, "B", B)) return -1;
+    char sh[TXRT_MAX_RANK * 22 + 8], ash[64];
+    if (B->rank != 1 && B->rank != 2)
+        return txrt_fail(ctx, "%s: B must be a vector or a matrix (rank 1 or 2), got shape %s", fn,
+                         txrt_shape_str(B->rank, B->shape, sh, sizeof sh));
+    if (B->shape[0] != A->shape[0])
+        return txrt_fail(ctx, "%s: B must have %lld rows to match %s %s, got shape %s", fn,
+                         (long long)A->shape[0], aname, txrt_shape_str(A->rank, A->shape, ash, sizeof ash),
+                         txrt_shape_str(B->rank, B->shape, sh, sizeof sh));
+    if (B->rank == 2 && (B->shape[1] > INT_MAX || B->shape[0] * B->shape[1] > (int64_t)INT_MAX))
+        return txrt_fail(ctx, "%s: B of shape %s is too large for LAPACK (at most %d elements)", fn,
+                         txrt_shape_str(B->rank, B->shape, sh, sizeof sh), INT_MAX);
+    return 0;
+}
+
+/* nan or inf in A (only the lower triangle when lower_only) is an error:
+ * the iterative algorithms cannot converge on it. */
+static int check_finite(txrt_ctx *ctx, const char *fn, const char *name, const txrt_tensor *A, int lower_only) {
+    int64_t rows = A->shape[0], cols = A->shape[1];
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t jend = lower_only ? (i + 1 < cols ? i + 1 : cols) : cols;
+        for (int64_t j = 0; j < jend; j++) {
+            double re, im;
+            txrt_get(A, i * cols + j, &re, &im);
+            if (!isfinite(re) || !isfinite(im))
+                return txrt_fail(ctx, "%s: %s contains %s at [%lld,%lld]", fn, name,
+                                 isnan(re) || isnan(im) ? "nan" : "inf", (long long)i, (long long)j);
+        }
+    }
+    return 0;
+}
+
+/* A negative info: LAPACKE's own failures or an argument LAPACK rejected
+ * (a bug here, reported as such rather than hidden). */
+static int lapack_error(txrt_ctx *ctx, const char *fn, const char *rname, int info) {
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
+        return txrt_fail(ctx, "%s: out of memory for LAPACK's workspace (%s)", fn, rname);
+    return txrt_fail(ctx, "%s: internal error: LAPACK %s rejected argument %d", fn, rname, -info);
+}
+
+static int lapack_ld(int64_t cols) { return cols > 1 ? (int)cols : 1; }
+
+/* The real dtype of the same precision. */
+static txrt_dtype real_of(txrt_dtype dt) {
+    return dt == TXRT_F32 || dt == TXRT_C64 ? TXRT_F32 : TXRT_F64;
+}
+
+/* ---- solve ------------------------------------------------------------------ */
+
+static int singular(txrt_ctx *ctx, const char *fn, int info) {
+    return txrt_fail(ctx, "%s: matrix is singular (U[%d,%d] is exactly zero)", fn, info - 1, info - 1);
+}
+
+txrt_tensor *txrt_solve(txrt_ctx *ctx, const txrt_tensor *A, const txrt_tensor *B) {
+    if (check_square(ctx, "solve", "A", A) || check_rhs(ctx, "solve", A, "A", B)) return NULL;
+    txrt_dtype dt = txrt_dtype_promote(A->dtype, B->dtype);
+    int n = (int)A->shape[0];
+    int nrhs = B->rank == 1 ? 1 : (int)B->shape[1];
+    txrt_tensor *x = txrt_tensor_cast(ctx, B, dt);
+    if (!x) return NULL;
+    if (n == 0) return x;
+    txrt_tensor *a = txrt_tensor_cast(ctx, A, dt);
+    lapack_int *ipiv = a ? malloc((size_t)n * sizeof *ipiv) : NULL;
+    if (!ipiv) {
+        if (a) txrt_fail(ctx, "solve: out of memory");
+        txrt_release(a);
+        txrt_release(x);
+        return NULL;
+    }
+    int ldb = lapack_ld(nrhs), info = 0;
+    switch (dt) {
+    case TXRT_F64: info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, n, nrhs, DP(a), n, ipiv, DP(x), ldb); break;
+    case TXRT_F32: info = LAPACKE_sgesv(LAPACK_ROW_MAJOR, n, nrhs, SP(a), n, ipiv, SP(x), ldb); break;
+    case TXRT_C128: info = LAPACKE_zgesv(LAPACK_ROW_MAJOR, n, nrhs, ZP(a), n, ipiv, ZP(x), ldb); break;
+    case TXRT_C64: info = LAPACKE_cgesv(LAPACK_ROW_MAJOR, n, nrhs, CP(a), n, ipiv, CP(x), ldb); break;
+    }
+    free(ipiv);
+    txrt_release(a);
+    if (info != 0) {
+        char r[16];
+        if (info > 0) singular(ctx, "solve", info);
+        else lapack_error(ctx, "solve", routine(r, sizeof r, dt, "gesv", "gesv"), info);
+        txrt_release(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* ---- lstsq ------------------------------------------------------------------ */
+
+txrt_tensor *txrt_lstsq(txrt_ctx *ctx, const txrt_tensor *A, const txrt_tensor *B) {
+    if (check_matrix(ctx, "lstsq", "A", A) || check_rhs(ctx, "lstsq", A, "A", B)) return NULL;
+    if (check_finite(ctx, "lstsq", "A", A, 0)) return NULL;
+    txrt_dtype dt = txrt_dtype_promote(A->dtype, B->dtype);
+    int m = (int)A->shape[0], n = (int)A->shape[1];
+    int nrhs = B->rank == 1 ? 1 : (int)B->shape[1];
+    int64_t xshape[2] = { n, nrhs };
+    txrt_tensor *x = txrt_tensor_new(ctx, dt, B->rank, xshape);
+    if (!x) return NULL;
+    if (m == 0 || n == 0 || nrhs == 0) return x;            /* the minimum-norm solution is 0 */
+    /* gelsd wants B in a max(m, n) x nrhs block and returns x in its first n rows. */
+    int mx = m > n ? m : n;
+    if ((int64_t)mx * nrhs > (int64_t)INT_MAX) {
+        txrt_fail(ctx, "lstsq: a (%d, %d) right-hand side block is too large for LAPACK", mx, nrhs);
+        txrt_release(x);
+        return NULL;
+    }
+    int64_t bshape[2] = { mx, nrhs };
+    size_t esz = txrt_dtype_size(dt);
+    txrt_tensor *a = txrt_tensor_cast(ctx, A, dt);
+    txrt_tensor *b = a ? txrt_tensor_new(ctx, dt, 2, bshape) : NULL;
+    txrt_tensor *bc = b ? txrt_tensor_cast(ctx, B, dt) : NULL;
+    int k = m < n ? m : n;
+    void *s = bc ? malloc((size_t)k * (real_of(dt) == TXRT_F32 ? sizeof(float) : sizeof(double))) : NULL;
+    if (!s) {
+        if (bc) txrt_fail(ctx, "lstsq: out of memory");
+        txrt_release(a); txrt_release(b); txrt_release(bc); txrt_release(x);
+        return NULL;
+    }
+    memcpy(b->data, bc->data, (size_t)m * (size_t)nrhs * esz);
+    txrt_release(bc);
+    int ldb = lapack_ld(nrhs), info = 0;
+    lapack_int rank = 0;
+    double eps = real_of(dt) == TXRT_F32 ? (double)FLT_EPSILON : DBL_EPSILON;
+    double rcond = eps * mx;
+    switch (dt) {
+    case TXRT_F64: info = LAPACKE_dgelsd(LAPACK_ROW_MAJOR, m, n, nrhs, DP(a), n, DP(b), ldb, s, rcond, &rank); break;
+    case TXRT_F32: info = LAPACKE_sgelsd(LAPACK_ROW_MAJOR, m, n, nrhs, SP(a), n, SP(b), ldb, s, (float)rcond, &rank); break;
+    case TXRT_C128: info = LAPACKE_zgelsd(LAPACK_ROW_MAJOR, m, n, nrhs, ZP(a), n, ZP(b), ldb, s, rcond, &rank); break;
+    case TXRT_C64: info = LAPACKE_cgelsd(LAPACK_ROW_MAJOR, m, n, nrhs, CP(a), n, CP(b), ldb, s, (float)rcond, &rank); break;
+    }
+    free(s);
+    txrt_release(a);
+    if (info != 0) {
+        char r[16];
+        if (info > 0)
+            txrt_fail(ctx, "lstsq: the SVD of A did not converge (%d superdiagonal elements of its "
+                      "bidiagonal form did not reach zero)", info);
+        else
+            lapack_error(ctx, "lstsq", routine(r, sizeof r, dt, "gelsd", "gelsd"), info);
+        txrt_release(b);
+        txrt_release(x);
+        return NULL;
+    }
+    memcpy(x->data, b->data, (size_t)n * (size_t)nrhs * esz);
+    txrt_release(b);
+    return x;
+}
+
+/* ---- LU: inv, det -------------------------------------------------------- */
+
+static int getrf(txrt_tensor *a, lapack_int *ipiv) {
+    int n = (int)a->shape[0];
+    switch (a->dtype) {
+    case TXRT_F64: return LAPACKE_dgetrf(LAPACK_ROW_MAJOR, n, n, DP(a), n, ipiv);
+    case TXRT_F32: return LAPACKE_sgetrf(LAPACK_ROW_MAJOR, n, n, SP(a), n, ipiv);
+    case TXRT_C128: return LAPACKE_zgetrf(LAPACK_ROW_MAJOR, n, n, ZP(a), n, ipiv);
+    case TXRT_C64: return LAPACKE_cgetrf(LAPACK_ROW_MAJOR, n, n, CP(a), n, ipiv);
+    }
+    return -1;
+}
+
+txrt_tensor *txrt_inv(txrt_ctx *ctx, const txrt_tensor *A) {
+    if (check_square(ctx, "inv", "A", A)) return NULL;
+    int n = (int)A->shape[0];
+    txrt_tensor *a = txrt_tensor_copy(ctx, A);
+    if (!a || n == 0) return a;
+    lapack_int *ipiv = malloc((size_t)n * sizeof *ipiv);
+    if (!ipiv) {
+        txrt_fail(ctx, "inv: out of memory");
+        txrt_release(a);
+        return NULL;
+    }
+    char r[16];
+    int info = getrf(a, ipiv);
+    if (info == 0) {
+        switch (a->dtype) {
+        case TXRT_F64: info = LAPACKE_dgetri(LAPACK_ROW_MAJOR, n, DP(a), n, ipiv); break;
+        case TXRT_F32: info = LAPACKE_sgetri(LAPACK_ROW_MAJOR, n, SP(a), n, ipiv); break;
+        case TXRT_C128: info = LAPACKE_zgetri(LAPACK_ROW_MAJOR, n, ZP(a), n, ipiv); break;
+        case TXRT_C64: info = LAPACKE_cgetri(LAPACK_ROW_MAJOR, n, CP(a), n, ipiv); break;
+        }
+        if (info < 0) lapack_error(ctx, "inv", routine(r, sizeof r, a->dtype, "getri", "getri"), info);
+    } else if (info < 0) {
+        lapack_error(ctx, "inv", routine(r, sizeof r, a->dtype, "getrf", "getrf"), info);
+    }
+    if (info > 0) singular(ctx, "inv", info);
+    free(ipiv);
+    if (info != 0) {
+        txrt_release(a);
+        return NULL;
+    }
+    return a;
+}
+
+txrt_tensor *txrt_det(txrt_ctx *ctx, const txrt_tensor *A) {
+    if (check_square(ctx, "det", "A", A)) return NULL;
+    int n = (int)A->shape[0];
+    if (n == 0) return txrt_scalar_new(ctx, A->dtype, 1, 0);
+    txrt_tensor *a = txrt_tensor_copy(ctx, A);
+    lapack_int *ipiv = a ? malloc((size_t)n * sizeof *ipiv) : NULL;
+    if (!ipiv) {
+        if (a) txrt_fail(ctx, "det: out of memory");
+        txrt_release(a);
+        return NULL;
+    }
+    int info = getrf(a, ipiv);
+    double re = 1, im = 0;
+    if (info > 0) {
+        re = 0;                                  /* exactly singular: det is 0, not an error */
+    } else if (info == 0) {
+        int negate = 0;
+        for (int i = 0; i < n; i++) {
+            double ur, ui;
+            txrt_get(a, (int64_t)i * n + i, &ur, &ui);
+            double nr = re * ur - im * ui, ni = re * ui + im * ur;
+            re = nr;
+            im = ni;
+            if (ipiv[i] != i + 1) negate = !negate;   /* each row interchange flips the sign */
+        }
+        if (negate) { re = -re; im = -im; }
+    }
+    free(ipiv);
+    txrt_dtype dt = a->dtype;
+    txrt_release(a);
+    if (info < 0) {
+        char r[16];
+        lapack_error(ctx, "det", routine(r, sizeof r, dt, "getrf", "getrf"), info);
+        return NULL;
+    }
+    return txrt_scalar_new(ctx, dt, re + 0.0, im + 0.0);   /* + 0.0: no -0 from a sign flip of 0 */
+}
+
+/* ---- Cholesky ------------------------------------------------------------- */
+
+txrt_tensor *txrt_cholesky(txrt_ctx *ctx, const txrt_tensor *A) {
+    if (check_square(ctx, "cholesky", "A", A) || check_finite(ctx, "cholesky", "A", A, 1)) return NULL;
+    int n = (int)A->shape[0];
+    txrt_tensor *l = txrt_tensor_copy(ctx, A);
+    if (!l || n == 0) return l;
+    int info = 0;
+    switch (l->dtype) {
+    case TXRT_F64: info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, DP(l), n); break;
+    case TXRT_F32: info = LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'L', n, SP(l), n); break;
+    case TXRT_C128: info = LAPACKE_zpotrf(LAPACK_ROW_MAJOR, 'L', n, ZP(l), n); break;
+    case TXRT_C64: info = LAPACKE_cpotrf(LAPACK_ROW_MAJOR, 'L', n, CP(l), n); break;
+    }
+    if (info != 0) {
+        char r[16];
+        if (info > 0)
+            txrt_fail(ctx, "cholesky: matrix is not positive definite (leading minor of order %d)", info);
+        else
+            lapack_error(ctx, "cholesky", routine(r, sizeof r, l->dtype, "potrf", "potrf"), info);
+        txrt_release(l);
+        return NULL;
+    }
+    /* potrf leaves the strict upper triangle as it was: clear it. */
+    size_t esz = txrt_dtype_size(l->dtype);
+    for (int i = 0; i < n; i++)
+        memset((char *)l->data + ((size_t)i * n + i + 1) * esz, 0, (size_t)(n - 1 - i) * esz);
+    return l;
+}
+
+txrt_tensor *txrt_cho_solve(txrt_ctx *ctx, const txrt_tensor *L, const txrt_tensor *B) {
+    if (check_square(ctx, "cho_solve", "L", L) || check_rhs(ctx, "cho_solve", L, "L", B)) return NULL;
+    int n = (int)L->shape[0];
+    for (int i = 0; i < n; i++) {
+        double re, im;
+        txrt_get(L, (int64_t)i * n + i, &re, &im);
+        if (re == 0 && im == 0) {
+            txrt_fail(ctx, "cho_solve: L is singular (L[%d,%d] is exactly zero); "
+                      "L must be the factor returned by cholesky", i, i);
+            return NULL;
+        }
+    }
+    txrt_dtype dt = txrt_dtype_promote(L->dtype, B->dtype);
+    int nrhs = B->rank == 1 ? 1 : (int)B->shape[1];
+    txrt_tensor *x = txrt_tensor_cast(ctx, B, dt);
+    if (!x || n == 0) return x;
+    txrt_tensor *l = txrt_tensor_cast(ctx, L, dt);
+    if (!l) {
+        txrt_release(x);
+        return NULL;
+    }
+    int ldb = lapack_ld(nrhs), info = 0;
+    switch (dt) {
+    case TXRT_F64: info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', n, nrhs, DP(l), n, DP(x), ldb); break;
+    case TXRT_F32: info = LAPACKE_spotrs(LAPACK_ROW_MAJOR, 'L', n, nrhs, SP(l), n, SP(x), ldb); break;
+    case TXRT_C128: info = LAPACKE_zpotrs(LAPACK_ROW_MAJOR, 'L', n, nrhs, ZP(l), n, ZP(x), ldb); break;
+    case TXRT_C64: info = LAPACKE_cpotrs(LAPACK_ROW_MAJOR, 'L', n, nrhs, CP(l), n, CP(x), ldb); break;
+    }
+    txrt_release(l);
+    if (info != 0) {
+        char r[16];
+        lapack_error(ctx, "cho_solve", routine(r, sizeof r, dt, "potrs", "potrs"), info);
+        txrt_release(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* ---- eigh ------------------------------------------------------------------- */
+
+int txrt_eigh(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **w, txrt_tensor **V) {
+    if (w) *w = NULL;
+    if (V) *V = NULL;
+    if (!w || !V) return txrt_fail(ctx, "eigh: internal error: missing result pointers");
+    if (check_square(ctx, "eigh", "A", A) || check_finite(ctx, "eigh", "A", A, 1)) return -1;
+    int n = (int)A->shape[0];
+    int64_t wshape[1] = { n };
+    txrt_tensor *v = txrt_tensor_copy(ctx, A);
+    txrt_tensor *e = v ? txrt_tensor_new(ctx, real_of(A->dtype), 1, wshape) : NULL;
+    if (!e) {
+        txrt_release(v);
+        return -1;
+    }
+    int info = 0;
+    if (n > 0) {
+        switch (v->dtype) {
+        case TXRT_F64: info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'L', n, DP(v), n, DP(e)); break;
+        case TXRT_F32: info = LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 'V', 'L', n, SP(v), n, SP(e)); break;
+        case TXRT_C128: info = LAPACKE_zheevd(LAPACK_ROW_MAJOR, 'V', 'L', n, ZP(v), n, DP(e)); break;
+        case TXRT_C64: info = LAPACKE_cheevd(LAPACK_ROW_MAJOR, 'V', 'L', n, CP(v), n, SP(e)); break;
+        }
+    }
+    if (info != 0) {
+        char r[16];
+        if (info > 0)
+            /* syevd/heevd with eigenvectors: the divide-and-conquer step failed on the
+             * submatrix in rows and columns info/(n+1) .. mod(info, n+1) (1-based). */
+            txrt_fail(ctx, "eigh: did not converge (the eigenvalue iteration failed on the submatrix "
+                      "in rows and columns %d to %d)", info / (n + 1) - 1, info % (n + 1) - 1);
+        else
+            lapack_error(ctx, "eigh", routine(r, sizeof r, v->dtype, "syevd", "heevd"), info);
+        txrt_release(v);
+        txrt_release(e);
+        return -1;
+    }
+    *w = e;
+    *V = v;
+    return 0;
+}
+
+/* ---- svd --------------------------------------------------------------------- */
+
+int txrt_svd(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **U, txrt_tensor **s, txrt_tensor **Vt) {
+    if (U) *U = NULL;
+    if (s) *s = NULL;
+    if (Vt) *Vt = NULL;
+    if (!U || !s || !Vt) return txrt_fail(ctx, "svd: internal error: missing result pointers");
+    if (check_matrix(ctx, "svd", "A", A) || check_finite(ctx, "svd", "A", A, 0)) return -1;
+    int m = (int)A->shape[0], n = (int)A->shape[1], k = m < n ? m : n;
+    txrt_dtype dt = A->dtype;
+    int64_t ushape[2] = { m, k }, sshape[1] = { k }, vshape[2] = { k, n };
+    txrt_tensor *u = txrt_tensor_new(ctx, dt, 2, ushape);
+    txrt_tensor *sv = u ? txrt_tensor_new(ctx, real_of(dt), 1, sshape) : NULL;
+    txrt_tensor *vt = sv ? txrt_tensor_new(ctx, dt, 2, vshape) : NULL;
+    txrt_tensor *a = vt && k > 0 ? txrt_tensor_copy(ctx, A) : NULL;
+    if (!vt || (k > 0 && !a)) {
+        txrt_release(u); txrt_release(sv); txrt_release(vt);
+        return -1;
+    }
+    int info = 0;
+    if (k > 0) {
+        int ldu = lapack_ld(k), ldvt = lapack_ld(n);
+        switch (dt) {
+        case TXRT_F64: info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', m, n, DP(a), n, DP(sv), DP(u), ldu, DP(vt), ldvt); break;
+        case TXRT_F32: info = LAPACKE_sgesdd(LAPACK_ROW_MAJOR, 'S', m, n, SP(a), n, SP(sv), SP(u), ldu, SP(vt), ldvt); break;
+        case TXRT_C128: info = LAPACKE_zgesdd(LAPACK_ROW_MAJOR, 'S', m, n, ZP(a), n, DP(sv), ZP(u), ldu, ZP(vt), ldvt); break;
+        case TXRT_C64: info = LAPACKE_cgesdd(LAPACK_ROW_MAJOR, 'S', m, n, CP(a), n, SP(sv), CP(u), ldu, CP(vt), ldvt); break;
+        }
+        txrt_release(a);
+    }
+    if (info != 0) {
+        char r[16];
+        if (info > 0)
+            txrt_fail(ctx, "svd: did not converge (the divide-and-conquer singular value update failed)");
+        else
+            lapack_error(ctx, "svd", routine(r, sizeof r, dt, "gesdd", "gesdd"), info);
+        txrt_release(u); txrt_release(sv); txrt_release(vt);
+        return -1;
+    }
+    *U = u;
+    *s = sv;
+    *Vt = vt;
+    return 0;
+}
+
+/* ---- qr ------------------------------------------------------------------------ */
+
+int txrt_qr(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **Q, txrt_tensor **R) {
+    if (Q) *Q = NULL;
+    if (R) *R = NULL;
+    if (!Q || !R) return txrt_fail(ctx, "qr: internal error: missing result pointers");
+    if (check_matrix(ctx, "qr", "A", A)) return -1;
+    int m = (int)A->shape[0], n = (int)A->shape[1], k = m < n ? m : n;
+    txrt_dtype dt = A->dtype;
+    size_t esz = txrt_dtype_size(dt);
+    int64_t qshape[2] = { m, k }, rshape[2] = { k, n };
+    txrt_tensor *q = txrt_tensor_new(ctx, dt, 2, qshape);
+    txrt_tensor *r = q ? txrt_tensor_new(ctx, dt, 2, rshape) : NULL;
+    if (!r) {
+        txrt_release(q);
+        return -1;
+    }
+    if (k == 0) {
+        *Q = q;
+        *R = r;
+        return 0;
+    }
+    txrt_tensor *a = txrt_tensor_copy(ctx, A);
+    void *tau = a ? malloc((size_t)k * esz) : NULL;
+    if (!tau) {
+        if (a) txrt_fail(ctx, "qr: out of memory");
+        txrt_release(a); txrt_release(q); txrt_release(r);
+        return -1;
+    }
+    char rn[16];
+    const char *failed = NULL;
+    int info = 0;
+    switch (dt) {
+    case TXRT_F64: info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, n, DP(a), n, tau); break;
+    case TXRT_F32: info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, m, n, SP(a), n, tau); break;
+    case TXRT_C128: info = LAPACKE_zgeqrf(LAPACK_ROW_MAJOR, m, n, ZP(a), n, tau); break;
+    case TXRT_C64: info = LAPACKE_cgeqrf(LAPACK_ROW_MAJOR, m, n, CP(a), n, tau); break;
+    }
+    if (info != 0) failed = routine(rn, sizeof rn, dt, "geqrf", "geqrf");
+    if (!failed) {
+        /* R: the upper triangle of the first k rows; Q: the reflectors in the first
+         * k columns, expanded in place by orgqr/ungqr. */
+        for (int i = 0; i < k; i++)
+            memcpy((char *)r->data + ((size_t)i * n + i) * esz, (char *)a->data + ((size_t)i * n + i) * esz,
+                   (size_t)(n - i) * esz);
+        for (int i = 0; i < m; i++)
+            memcpy((char *)q->data + (size_t)i * k * esz, (char *)a->data + (size_t)i * n * esz, (size_t)k * esz);
+        switch (dt) {
+        case TXRT_F64: info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, m, k, k, DP(q), k, tau); break;
+        case TXRT_F32: info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, m, k, k, SP(q), k, tau); break;
+        case TXRT_C128: info = LAPACKE_zungqr(LAPACK_ROW_MAJOR, m, k, k, ZP(q), k, tau); break;
+        case TXRT_C64: info = LAPACKE_cungqr(LAPACK_ROW_MAJOR, m, k, k, CP(q), k, tau); break;
+        }
+        if (info != 0) failed = routine(rn, sizeof rn, dt, "orgqr", "ungqr");
+    }
+    free(tau);
+    txrt_release(a);
+    if (failed) {
+        lapack_error(ctx, "qr", failed, info);     /* geqrf/orgqr only fail on bad arguments */
+        txrt_release(q);
+        txrt_release(r);
+        return -1;
+    }
+    *Q = q;
+    *R = r;
+    return 0;
+}
+
+/* ---- gemm ------------------------------------------------------------------ */
+
+static int gemm_trans(txrt_ctx *ctx, char t, const char *which, txrt_dtype dt, enum CBLAS_TRANSPOSE *out) {
+    switch (t) {
+    case 'N': case 'n': *out = CblasNoTrans; return 0;
+    case 'T': case 't': *out = CblasTrans; return 0;
+    case 'C': case 'c': *out = txrt_dtype_is_complex(dt) ? CblasConjTrans : CblasTrans; return 0;
+    }
+    return txrt_fail(ctx, "gemm: internal error: %s is '%c', expected 'N', 'T' or 'C'", which, t);
+}
+
+int txrt_gemm_c(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, int64_t k,
+                double alpha_re, double alpha_im, const void *A, int64_t lda,
+                const void *B, int64_t ldb, double beta_re, double beta_im,
+                void *C, int64_t ldc, txrt_dtype dt) {
+    enum CBLAS_TRANSPOSE ta, tb;
+    if ((unsigned)dt > TXRT_C64) return txrt_fail(ctx, "gemm: internal error: unknown dtype %d", (int)dt);
+    if (gemm_trans(ctx, transA, "transA", dt, &ta) || gemm_trans(ctx, transB, "transB", dt, &tb)) return -1;
+    if (m < 0 || n < 0 || k < 0 || m > INT_MAX || n > INT_MAX || k > INT_MAX)
+        return txrt_fail(ctx, "gemm: internal error: sizes m=%lld n=%lld k=%lld out of range",
+                         (long long)m, (long long)n, (long long)k);
+    /* Row-major: the stored column count of A is k ('N') or m, of B n or k. */
+    int64_t acols = ta == CblasNoTrans ? k : m, bcols = tb == CblasNoTrans ? n : k;
+    int64_t arows = ta == CblasNoTrans ? m : k, brows = tb == CblasNoTrans ? k : n;
+    if (lda < (acols > 1 ? acols : 1) || ldb < (bcols > 1 ? bcols : 1) || ldc < (n > 1 ? n : 1) ||
+        lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
+        return txrt_fail(ctx, "gemm: internal error: leading dimensions lda=%lld ldb=%lld ldc=%lld too "
+                         "small or too large for m=%lld n=%lld k=%lld", (long long)lda, (long long)ldb,
+                         (long long)ldc, (long long)m, (long long)n, (long long)k);
+    if ((m > 0 && n > 0 && !C) || (arows > 0 && acols > 0 && !A && m > 0 && n > 0) ||
+        (brows > 0 && bcols > 0 && !B && m > 0 && n > 0))
+        return txrt_fail(ctx, "gemm: internal error: missing data pointer");
+    if (m == 0 || n == 0) return 0;
+    int M = (int)m, N = (int)n, K = (int)k, LA = (int)lda, LB = (int)ldb, LC = (int)ldc;
+    switch (dt) {
+    case TXRT_F64:
+        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha_re, A, LA, B, LB, beta_re, C, LC);
+        break;
+    case TXRT_F32:
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, (float)alpha_re, A, LA, B, LB, (float)beta_re, C, LC);
+        break;
+    case TXRT_C128: {
+        double al[2] = { alpha_re, alpha_im }, be[2] = { beta_re, beta_im };
+        cblas_zgemm(CblasRowMajor, ta, tb, M, N, K, al, A, LA, B, LB, be, C, LC);
+        break;
+    }
+    case TXRT_C64: {
+        float al[2] = { (float)alpha_re, (float)alpha_im }, be[2] = { (float)beta_re, (float)beta_im };
+        cblas_cgemm(CblasRowMajor, ta, tb, M, N, K, al, A, LA, B, LB, be, C, LC);
+        break;
+    }
+    }
+    return 0;
+}
+
+int txrt_gemm(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, int64_t k,
+              double alpha, const void *A, int64_t lda, const void *B, int64_t ldb,
+              double beta, void *C, int64_t ldc, txrt_dtype dt) {
+    return txrt_gemm_c(ctx, transA, transB, m, n, k, alpha, 0, A, lda, B, ldb, beta, 0, C, ldc, dt);
+}
