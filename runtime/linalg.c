@@ -10,11 +10,22 @@
  * results themselves, so no further copy is made), call the row-major
  * LAPACKE_? routine for the dtype, and translate LAPACK's info into a
  * message in the program's terms.  LAPACKE's row-major drivers transpose
- * internally (an O(n^2) copy next to O(n^3) work).  Matrices of size 0
+ * internally (an O(n^2) copy next to O(n^3) work); svd avoids even that by
+ * factoring the column-major view A^T (see txrt_svd).  Matrices of size 0
  * are answered without calling LAPACK.
  *
  * Index positions in messages are 0-based, as tx indexes tensors
  * (LAPACK's info is 1-based).
+ *
+ * nan and inf: eigh, svd, lstsq and cholesky reject them up front ("A
+ * contains nan at [1,0]"): their iterations cannot converge on them or
+ * would misreport them as indefiniteness.  Everywhere else they propagate
+ * into the result as in numpy.  LAPACKE's high-level drivers scan their
+ * inputs for nan by default and answer with a negative info (an "illegal
+ * argument") instead, so the runtime switches that scan off, once, before
+ * its first LAPACKE call (LAPACKE_set_nancheck is process-wide; txc is its
+ * only user in the process, and a C program embedding libtxrt that wants
+ * the scan can switch it back on after calling into the runtime).
  *
  * Complex data is interleaved (re, im) pairs, the layout of C99 complex
  * numbers that LAPACKE uses for lapack_complex_double / _float.
@@ -29,6 +40,7 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <pthread.h>
 
 #define ZP(t) ((lapack_complex_double *)(t)->data)
 #define CP(t) ((lapack_complex_float *)(t)->data)
@@ -41,6 +53,11 @@ static const char *routine(char *buf, size_t n, txrt_dtype dt, const char *real_
     snprintf(buf, n, "%c%s", pre[dt], txrt_dtype_is_complex(dt) ? cplx_stem : real_stem);
     return buf;
 }
+
+static pthread_once_t nancheck_once = PTHREAD_ONCE_INIT;
+static void nancheck_off(void) { LAPACKE_set_nancheck(0); }
+/* Called on entry by every builtin here: see the nan paragraph above. */
+static void lapacke_init(void) { pthread_once(&nancheck_once, nancheck_off); }
 
 /* ---- operand checks ------------------------------------------------------- */
 
@@ -131,13 +148,14 @@ static int singular(txrt_ctx *ctx, const char *fn, int info) {
 }
 
 txrt_tensor *txrt_solve(txrt_ctx *ctx, const txrt_tensor *A, const txrt_tensor *B) {
+    lapacke_init();
     if (check_square(ctx, "solve", "A", A) || check_rhs(ctx, "solve", A, "A", B)) return NULL;
     txrt_dtype dt = txrt_dtype_promote(A->dtype, B->dtype);
     int n = (int)A->shape[0];
     int nrhs = B->rank == 1 ? 1 : (int)B->shape[1];
     txrt_tensor *x = txrt_tensor_cast(ctx, B, dt);
     if (!x) return NULL;
-    if (n == 0) return x;
+    if (n == 0 || nrhs == 0) return x;        /* nothing to solve for (numpy does not check A either) */
     txrt_tensor *a = txrt_tensor_cast(ctx, A, dt);
     lapack_int *ipiv = a ? malloc((size_t)n * sizeof *ipiv) : NULL;
     if (!ipiv) {
@@ -168,6 +186,7 @@ txrt_tensor *txrt_solve(txrt_ctx *ctx, const txrt_tensor *A, const txrt_tensor *
 /* ---- lstsq ------------------------------------------------------------------ */
 
 txrt_tensor *txrt_lstsq(txrt_ctx *ctx, const txrt_tensor *A, const txrt_tensor *B) {
+    lapacke_init();
     if (check_matrix(ctx, "lstsq", "A", A) || check_rhs(ctx, "lstsq", A, "A", B)) return NULL;
     if (check_finite(ctx, "lstsq", "A", A, 0)) return NULL;
     txrt_dtype dt = txrt_dtype_promote(A->dtype, B->dtype);
@@ -240,6 +259,7 @@ static int getrf(txrt_tensor *a, lapack_int *ipiv) {
 }
 
 txrt_tensor *txrt_inv(txrt_ctx *ctx, const txrt_tensor *A) {
+    lapacke_init();
     if (check_square(ctx, "inv", "A", A)) return NULL;
     int n = (int)A->shape[0];
     txrt_tensor *a = txrt_tensor_copy(ctx, A);
@@ -273,6 +293,7 @@ txrt_tensor *txrt_inv(txrt_ctx *ctx, const txrt_tensor *A) {
 }
 
 txrt_tensor *txrt_det(txrt_ctx *ctx, const txrt_tensor *A) {
+    lapacke_init();
     if (check_square(ctx, "det", "A", A)) return NULL;
     int n = (int)A->shape[0];
     if (n == 0) return txrt_scalar_new(ctx, A->dtype, 1, 0);
@@ -313,6 +334,7 @@ txrt_tensor *txrt_det(txrt_ctx *ctx, const txrt_tensor *A) {
 /* ---- Cholesky ------------------------------------------------------------- */
 
 txrt_tensor *txrt_cholesky(txrt_ctx *ctx, const txrt_tensor *A) {
+    lapacke_init();
     if (check_square(ctx, "cholesky", "A", A) || check_finite(ctx, "cholesky", "A", A, 1)) return NULL;
     int n = (int)A->shape[0];
     txrt_tensor *l = txrt_tensor_copy(ctx, A);
@@ -341,6 +363,7 @@ txrt_tensor *txrt_cholesky(txrt_ctx *ctx, const txrt_tensor *A) {
 }
 
 txrt_tensor *txrt_cho_solve(txrt_ctx *ctx, const txrt_tensor *L, const txrt_tensor *B) {
+    lapacke_init();
     if (check_square(ctx, "cho_solve", "L", L) || check_rhs(ctx, "cho_solve", L, "L", B)) return NULL;
     int n = (int)L->shape[0];
     for (int i = 0; i < n; i++) {
@@ -355,7 +378,7 @@ txrt_tensor *txrt_cho_solve(txrt_ctx *ctx, const txrt_tensor *L, const txrt_tens
     txrt_dtype dt = txrt_dtype_promote(L->dtype, B->dtype);
     int nrhs = B->rank == 1 ? 1 : (int)B->shape[1];
     txrt_tensor *x = txrt_tensor_cast(ctx, B, dt);
-    if (!x || n == 0) return x;
+    if (!x || n == 0 || nrhs == 0) return x;
     txrt_tensor *l = txrt_tensor_cast(ctx, L, dt);
     if (!l) {
         txrt_release(x);
@@ -381,6 +404,7 @@ txrt_tensor *txrt_cho_solve(txrt_ctx *ctx, const txrt_tensor *L, const txrt_tens
 /* ---- eigh ------------------------------------------------------------------- */
 
 int txrt_eigh(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **w, txrt_tensor **V) {
+    lapacke_init();
     if (w) *w = NULL;
     if (V) *V = NULL;
     if (!w || !V) return txrt_fail(ctx, "eigh: internal error: missing result pointers");
@@ -423,6 +447,7 @@ int txrt_eigh(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **w, txrt_tensor 
 /* ---- svd --------------------------------------------------------------------- */
 
 int txrt_svd(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **U, txrt_tensor **s, txrt_tensor **Vt) {
+    lapacke_init();
     if (U) *U = NULL;
     if (s) *s = NULL;
     if (Vt) *Vt = NULL;
@@ -441,12 +466,18 @@ int txrt_svd(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **U, txrt_tensor *
     }
     int info = 0;
     if (k > 0) {
-        int ldu = lapack_ld(k), ldvt = lapack_ld(n);
+        /* No transposes at all: row-major A is column-major A^T (n x m), and
+         * A^T = conj(V) S U^T.  Column-major gesdd of it returns conj(V) as an
+         * n x k column-major matrix, whose memory is exactly row-major Vt = V^H
+         * (k x n), and U^T as a k x m column-major matrix, whose memory is
+         * exactly row-major U (m x k).  (LAPACKE's row-major driver would
+         * transpose A, U and Vt instead.) */
+        int lda = lapack_ld(n), ldu = lapack_ld(n), ldvt = lapack_ld(k);
         switch (dt) {
-        case TXRT_F64: info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', m, n, DP(a), n, DP(sv), DP(u), ldu, DP(vt), ldvt); break;
-        case TXRT_F32: info = LAPACKE_sgesdd(LAPACK_ROW_MAJOR, 'S', m, n, SP(a), n, SP(sv), SP(u), ldu, SP(vt), ldvt); break;
-        case TXRT_C128: info = LAPACKE_zgesdd(LAPACK_ROW_MAJOR, 'S', m, n, ZP(a), n, DP(sv), ZP(u), ldu, ZP(vt), ldvt); break;
-        case TXRT_C64: info = LAPACKE_cgesdd(LAPACK_ROW_MAJOR, 'S', m, n, CP(a), n, SP(sv), CP(u), ldu, CP(vt), ldvt); break;
+        case TXRT_F64: info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', n, m, DP(a), lda, DP(sv), DP(vt), ldu, DP(u), ldvt); break;
+        case TXRT_F32: info = LAPACKE_sgesdd(LAPACK_COL_MAJOR, 'S', n, m, SP(a), lda, SP(sv), SP(vt), ldu, SP(u), ldvt); break;
+        case TXRT_C128: info = LAPACKE_zgesdd(LAPACK_COL_MAJOR, 'S', n, m, ZP(a), lda, DP(sv), ZP(vt), ldu, ZP(u), ldvt); break;
+        case TXRT_C64: info = LAPACKE_cgesdd(LAPACK_COL_MAJOR, 'S', n, m, CP(a), lda, SP(sv), CP(vt), ldu, CP(u), ldvt); break;
         }
         txrt_release(a);
     }
@@ -468,6 +499,7 @@ int txrt_svd(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **U, txrt_tensor *
 /* ---- qr ------------------------------------------------------------------------ */
 
 int txrt_qr(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **Q, txrt_tensor **R) {
+    lapacke_init();
     if (Q) *Q = NULL;
     if (R) *R = NULL;
     if (!Q || !R) return txrt_fail(ctx, "qr: internal error: missing result pointers");

@@ -130,11 +130,17 @@ static void human_bytes(double b, char *buf, size_t n) {
     else snprintf(buf, n, "%.1f %s", b, unit[u]);
 }
 
+/* Physical memory, asked once: sysconf costs about a microsecond, which
+ * matters when a loop allocates small tensors.  A benign race: every
+ * thread computes the same value. */
 static int64_t physical_memory(void) {
+    static _Atomic int64_t cached;
+    int64_t bytes = cached;
+    if (bytes) return bytes;
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-    int64_t bytes;
     if (pages <= 0 || psize <= 0 || __builtin_mul_overflow((int64_t)pages, (int64_t)psize, &bytes))
-        return INT64_MAX;
+        bytes = INT64_MAX;
+    cached = bytes;
     return bytes;
 }
 

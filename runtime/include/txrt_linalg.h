@@ -19,7 +19,11 @@
  * - shapes are checked here too (the checker also checks them statically,
  *   but the runtime is safe on its own): a shape error names the call, the
  *   operand and its shape, e.g. "solve: A must be square, got (3, 4)".
- * - matrix dimensions must fit LAPACK's 32-bit integers.
+ * - matrix dimensions must fit LAPACK's 32-bit integers (and a matrix at
+ *   most INT_MAX elements, a limit of LAPACKE's row-major copies);
+ * - nan and inf are rejected by eigh, svd, lstsq and cholesky (which
+ *   cannot converge on them: "eigh: A contains nan at [1,0]") and
+ *   propagate into the results everywhere else, as in numpy.
  *
  * Messages start with the builtin's name and a colon; the caller (the
  * evaluator, JIT code) prefixes the source location.

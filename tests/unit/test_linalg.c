@@ -633,6 +633,34 @@ static void shape_errors(void **state) {
     txrt_release(A34); txrt_release(A33); txrt_release(b4); txrt_release(B42); txrt_release(s); txrt_release(T3);
 }
 
+/* Elsewhere nan and inf propagate into the results, as in numpy (LAPACKE's
+ * own nan scan, which would report an "illegal argument", is off). */
+static void nan_propagates(void **state) {
+    (void)state;
+    txrt_dtype dt;
+    FOR_DTYPES(dt) {
+        txrt_ctx ctx;
+        txrt_ctx_init(&ctx);
+        txrt_tensor *A = wellcond(dt, 4, 3), *b = randmat(dt, 4, -1, 4), *Q, *R;
+        txrt_set(A, 5, NAN, 0);
+        txrt_tensor *x = txrt_solve(&ctx, A, b), *Ai = txrt_inv(&ctx, A), *d = txrt_det(&ctx, A);
+        assert_int_equal(ctx.status, 0);
+        assert_non_null(x);
+        assert_non_null(Ai);
+        assert_non_null(d);
+        assert_true(isnan(creal(at(x, 0))) || isnan(cimag(at(x, 0))));
+        assert_true(isnan(creal(at(d, 0))) || isnan(cimag(at(d, 0))));
+        assert_int_equal(txrt_qr(&ctx, A, &Q, &R), 0);
+        txrt_tensor *L = spd(dt, 4, 5), *bn = txrt_tensor_copy(&ctx, b);
+        txrt_set(bn, 2, INFINITY, 0);
+        txrt_tensor *Lc = txrt_cholesky(&ctx, L), *y = txrt_cho_solve(&ctx, Lc, bn);
+        assert_non_null(y);
+        assert_int_equal(ctx.status, 0);
+        txrt_release(A); txrt_release(b); txrt_release(x); txrt_release(Ai); txrt_release(d);
+        txrt_release(Q); txrt_release(R); txrt_release(L); txrt_release(bn); txrt_release(Lc); txrt_release(y);
+    }
+}
+
 static void empty_matrices(void **state) {
     (void)state;
     txrt_ctx ctx;
@@ -647,6 +675,22 @@ static void empty_matrices(void **state) {
     assert_non_null(x);
     assert_int_equal(x->size, 0);
     txrt_release(x);
+    /* no right-hand sides: an empty x, even for a singular A (as numpy) */
+    int64_t n0[2] = { 3, 0 };
+    txrt_tensor *A3 = wellcond(TXRT_F64, 3, 1), *B0 = txrt_tensor_new(&ctx, TXRT_F64, 2, n0);
+    x = txrt_solve(&ctx, A3, B0);
+    assert_non_null(x);
+    assert_int_equal(x->shape[0], 3);
+    assert_int_equal(x->shape[1], 0);
+    txrt_release(x);
+    for (int i = 0; i < 3; i++) txrt_set(A3, i * 3 + 2, 0, 0);
+    x = txrt_solve(&ctx, A3, B0);
+    assert_non_null(x);
+    assert_int_equal(x->size, 0);
+    txrt_release(x);
+    txrt_release(A3);
+    txrt_release(B0);
+    txrt_clear_error(&ctx);
     txrt_tensor *W = txrt_tensor_new(&ctx, TXRT_C128, 2, z3), *U, *s, *Vt, *Q, *R;
     assert_int_equal(txrt_svd(&ctx, W, &U, &s, &Vt), 0);
     assert_int_equal(U->shape[0], 0);
@@ -739,6 +783,7 @@ int main(void) {
         cmocka_unit_test(qr_all_dtypes),
         cmocka_unit_test(lstsq_all_dtypes),
         cmocka_unit_test(shape_errors),
+        cmocka_unit_test(nan_propagates),
         cmocka_unit_test(empty_matrices),
         cmocka_unit_test(gemm_vs_loops),
     };
