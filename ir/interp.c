@@ -16,9 +16,17 @@
  *         side into a fresh tensor first and then adds it in, so X[i] +=
  *         X[i+1] reads the old values; the target is copied first when it
  *         is shared (tensors are values: copy on write).
+ *         `X = Y` binds X to Y's tensor (tensors are values; nothing is
+ *         copied until one of them is accumulated into).
  *   CALL  builtins (construct, shape, whole-tensor) with numpy's results
- *         and dtypes; user functions run in a fresh environment.
- *   FOR, PRINT, ASSERT, RETURN as the language says.
+ *         and dtypes; user functions run in a fresh environment holding
+ *         their parameters and size names (rank-0 f64 values).
+ *   FOR   the body runs in the enclosing environment; the loop variable
+ *         (a rank-0 f64) exists only inside the loop.
+ *   PRINT, ASSERT, RETURN as the language says.
+ * Result dtypes are the checker's (tx_tir_def_type: numpy's value-based
+ * promotion), so static and run-time types agree.  Temporaries ("%N")
+ * are dropped at the end of each tx_interp_run.
  *
  * Arithmetic.  Real values are evaluated in double and complex ones in
  * double _Complex held as (re, im) pairs, whatever the storage dtype; the
@@ -40,10 +48,13 @@
  * in the tensor's own precision), so sum(X) prints the same digits as
  * numpy.sum.
  *
- * Every error leaves the environment consistent: a statement either binds
- * its result or changes nothing.  Compile-time shape and value errors that
- * only show with concrete values are TX_ERROR (exit 1), failures while
- * running (assert, files, memory) TX_RUNTIME_ERROR (exit 3).
+ * Errors stop the run and leave the environment consistent: the failing
+ * statement binds nothing, the statements before it keep their effects.
+ * Shape and value errors that only show with concrete values are TX_ERROR
+ * (exit 1), failures while running (assert, files, memory, max of an empty
+ * tensor) TX_RUNTIME_ERROR (exit 3).  Inconsistent IR (an unbound index id,
+ * an out-of-bounds affine access the checker let through) is reported as
+ * an "internal error" instead of being executed.
  */
 #include "ir/interp.h"
 
@@ -55,6 +66,7 @@
 #include <string.h>
 
 #include "frontend/builtins.h"
+#include "txrt_linalg.h"
 
 /* Statement results: 0, 1 and 3 are the exit codes; RC_RETURN unwinds a
  * function body to its call. */
@@ -1053,6 +1065,14 @@ static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
         }
     }
     if (!tx_tir_def_type(&local, &lk, &ty, d)) goto done;
+    if (old) {
+        /* += : the checker types the target (and refuses complex into real);
+         * the right-hand side is computed in its own dtype, as numpy would,
+         * and rounded to the target's once, when it is added in */
+        tx_tir_stmt plain = local;
+        plain.accumulate = false;
+        if (!tx_tir_def_type(&plain, &lk, &ty, d)) goto done;
+    }
 
     bound = xcalloc((size_t)local.nindices + 1, 1);
     ix = xcalloc((size_t)local.nindices + 1, sizeof *ix);
@@ -1666,6 +1686,75 @@ static int call_builtin(run *r, env *e, const tx_tir_stmt *s, argval *av, txrt_t
             ok = is_close(xr, xi, yr, yi, rtol, atol);
         }
         if (!(t = txrt_scalar_new(ctx, TXRT_F64, ok ? 1.0 : 0.0, 0))) return runtime_fail(r, s->span);
+        res[0] = t;
+        return RC_OK;
+    }
+    /* ---- linear algebra, FFT, spherical: the runtime does the work ---- */
+    case TX_B_SOLVE:
+    case TX_B_LSTSQ:
+    case TX_B_CHO_SOLVE:
+        if (!need_tensor(r, &av[0], fn) || !need_tensor(r, &av[1], fn)) return RC_COMPILE;
+        t = b == TX_B_SOLVE   ? txrt_solve(ctx, av[0].t, av[1].t)
+            : b == TX_B_LSTSQ ? txrt_lstsq(ctx, av[0].t, av[1].t)
+                              : txrt_cho_solve(ctx, av[0].t, av[1].t);
+        if (!t) return runtime_fail(r, s->span);
+        res[0] = t;
+        return RC_OK;
+    case TX_B_INV:
+    case TX_B_DET:
+    case TX_B_CHOLESKY:
+        if (!need_tensor(r, &av[0], fn)) return RC_COMPILE;
+        t = b == TX_B_INV ? txrt_inv(ctx, av[0].t)
+            : b == TX_B_DET ? txrt_det(ctx, av[0].t)
+                            : txrt_cholesky(ctx, av[0].t);
+        if (!t) return runtime_fail(r, s->span);
+        res[0] = t;
+        return RC_OK;
+    case TX_B_EIGH:
+    case TX_B_SVD:
+    case TX_B_QR:
+        if (!need_tensor(r, &av[0], fn)) return RC_COMPILE;
+        rc = b == TX_B_EIGH ? txrt_eigh(ctx, av[0].t, &res[0], &res[1])
+             : b == TX_B_SVD ? txrt_svd(ctx, av[0].t, &res[0], &res[1], &res[2])
+                             : txrt_qr(ctx, av[0].t, &res[0], &res[1]);
+        if (rc != 0) return runtime_fail(r, s->span);
+        return RC_OK;
+    case TX_B_FFT:
+    case TX_B_IFFT: {
+        double axis;
+        if (!need_tensor(r, &av[0], fn)) return RC_COMPILE;
+        if ((rc = kwarg_number(r, e, s, "axis", -1, &axis, NULL))) return rc;
+        if (!(t = txrt_fft(ctx, av[0].t, (int)axis, b == TX_B_IFFT))) return runtime_fail(r, s->span);
+        res[0] = t;
+        return RC_OK;
+    }
+    case TX_B_FFT2:
+    case TX_B_IFFT2:
+    case TX_B_RFFT:
+        if (!need_tensor(r, &av[0], fn)) return RC_COMPILE;
+        t = b == TX_B_RFFT ? txrt_rfft(ctx, av[0].t) : txrt_fft2(ctx, av[0].t, b == TX_B_IFFT2);
+        if (!t) return runtime_fail(r, s->span);
+        res[0] = t;
+        return RC_OK;
+    case TX_B_IRFFT: {
+        int64_t len = 0;
+        if (!need_tensor(r, &av[0], fn)) return RC_COMPILE;
+        if (n > 1 && !arg_whole(r, &av[1], fn, "the output length", &len)) return RC_COMPILE;
+        if (!(t = txrt_irfft(ctx, av[0].t, len))) return runtime_fail(r, s->span);
+        res[0] = t;
+        return RC_OK;
+    }
+    case TX_B_SPH_HARM:
+    case TX_B_GAUNT: {
+        int64_t L;
+        if (!arg_whole(r, &av[0], fn, "the degree L", &L)) return RC_COMPILE;
+        if (b == TX_B_SPH_HARM) {
+            if (!need_tensor(r, &av[1], fn) || !need_tensor(r, &av[2], fn)) return RC_COMPILE;
+            t = txrt_sph_harm(ctx, L, av[1].t, av[2].t);
+        } else {
+            t = txrt_gaunt(ctx, L);
+        }
+        if (!t) return runtime_fail(r, s->span);
         res[0] = t;
         return RC_OK;
     }
