@@ -19,6 +19,7 @@
 #include "driver/render.h"
 #include "driver/repl.h"
 #include "ir/interp.h"
+#include "txrt_linalg.h"
 
 #ifndef TXC_VERSION
 #define TXC_VERSION "0.0.0"
@@ -129,7 +130,7 @@ static int cmd_file(const options *o) {
     return rc;
 }
 
-int main(int argc, char **argv) {
+static int txc_main(int argc, char **argv) {
     if (argc < 2) return tx_repl(stdin, stdout);
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -155,4 +156,10 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "build") == 0 || strcmp(cmd, "plan") == 0)
         return usage_error("'%s' is not available yet in this version of txc", cmd);
     return usage_error("unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv) {
+    int rc = txc_main(argc, argv);
+    txrt_fft_cleanup();   /* FFTW plans live for the process; free them once */
+    return rc;
 }

@@ -277,11 +277,7 @@ static tx_ast_expr *fold_chain(tx_pstate *P, tx_list pre0, tx_list chain) {
     for (int k = n - 1; k >= 0 && r; k--) {
         tx_span caret = { it[k + 1].caret, it[k + 1].caret + 1 };
         r = binary(P, TX_OP_POW, it[k].x, r, caret);
-        if (k == 0) break;
-        r = apply_prefixes(P, it[k].pre, it[k].npre, r);
-    }
-    if (n == 0 && r) {
-        /* a single operand: its own prefixes were applied above */
+        r = apply_prefixes(P, it[k].pre, it[k].npre, r);   /* none for k == 0 */
     }
     return apply_prefixes(P, pre0.v, pre0.n, r);
 }
@@ -381,7 +377,7 @@ static tx_ast_expr *reduce(tx_pstate *P, const char *name, tx_span name_sp, tx_l
                 name);
         return NULL;
     }
-    if (idx.bad || !a || a->bad || a->pos.bad) return NULL;
+    if (idx.bad || (a && (a->bad || a->pos.bad))) return NULL;
     bool ok = true;
     if (idx.n == 0) {
         tx_diag *g = tx_error(P->diags, idx_sp, "a reduction needs at least one index");
@@ -400,7 +396,7 @@ static tx_ast_expr *reduce(tx_pstate *P, const char *name, tx_span name_sp, tx_l
         ids[i].name = x->name;
         ids[i].span = x->span;
     }
-    if (a->pos.n != 1 || a->kw.n != 0) {
+    if (!a || a->pos.n != 1 || a->kw.n != 0) {
         tx_diag *g = tx_error(P->diags, args_sp, "a reduction takes exactly one expression");
         tx_hint(P->diags, g, "write %s[k](expression)", name);
         ok = false;
@@ -1053,6 +1049,16 @@ static bool is_operator(yysymbol_kind_t k) {
     }
 }
 
+static bool is_keyword(yysymbol_kind_t k) {
+    return k == YYSYMBOL_LET || k == YYSYMBOL_DEF || k == YYSYMBOL_FOR || k == YYSYMBOL_IN ||
+           k == YYSYMBOL_PRINT || k == YYSYMBOL_ASSERT || k == YYSYMBOL_INDEX || k == YYSYMBOL_RETURN;
+}
+
+static bool is_keyword_tok(int t) {
+    return t == LET || t == DEF || t == FOR || t == IN || t == PRINT || t == ASSERT || t == INDEX ||
+           t == RETURN;
+}
+
 /* Punctuation and keywords can be quoted in "after 'x'". */
 static bool quotable(int tokkind) {
     return tokkind > 0 && tokkind != NAME && tokkind != NUMBER && tokkind != IMAG &&
@@ -1125,8 +1131,17 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, tx_p
      *    closing bracket of the wrong kind where its closer would fit */
     if (cur->open_ch) {
         yysymbol_kind_t c = closer_sym(cur->open_ch);
+        /* '=' inside a bracket opened on an earlier line: a new statement
+         * began before the bracket was closed */
+        bool new_stmt = false;
+        if ((la == YYSYMBOL_ASSIGN || la == YYSYMBOL_PLUSEQ) && cur->open_ch != '{') {
+            uint32_t l1, l2, col;
+            tx_source_linecol(P->src, cur->open_span.lo, &l1, &col);
+            tx_source_linecol(P->src, cur->span.lo, &l2, &col);
+            new_stmt = l1 < l2;
+        }
         if (has(exp, n, c) && la != c &&
-            (la == YYSYMBOL_YYEOF || cur->nl_before || is_closer(la))) {
+            (la == YYSYMBOL_YYEOF || cur->nl_before || is_closer(la) || new_stmt)) {
             tx_span o = { cur->open_span.lo, cur->open_span.lo + 1 };
             g = tx_error(P->diags, o, "missing '%c' to close '%c' opened here",
                          closer_ch(cur->open_ch), cur->open_ch);
@@ -1136,7 +1151,22 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, tx_p
         }
     }
 
-    /* 2. an operand is required here */
+    /* 2. a keyword where a name belongs: `let for = 3`, `index = 2` */
+    if (is_keyword(la) && has(exp, n, YYSYMBOL_NAME)) {
+        tx_error(P->diags, at, "'%s' is a keyword and cannot be used as a name",
+                 span_text(P, cur->span, ptext, sizeof ptext));
+        return 0;
+    }
+    int k2 = P->prev2.kind;
+    bool prev_starts_stmt = k2 == -1 || k2 == NEWLINE || k2 == SEMI || k2 == LBRACE || k2 == RBRACE;
+    if (prev_real && is_keyword_tok(prev->kind) && prev_starts_stmt &&
+        (la == YYSYMBOL_ASSIGN || la == YYSYMBOL_PLUSEQ || la == YYSYMBOL_LBRACK) && !has(exp, n, la)) {
+        tx_error(P->diags, prev->span, "'%s' is a keyword and cannot be used as a name",
+                 span_text(P, prev->span, ptext, sizeof ptext));
+        return 0;
+    }
+
+    /* 3. an operand is required here */
     bool operand = has(exp, n, YYSYMBOL_NAME) && has(exp, n, YYSYMBOL_NUMBER) &&
                    has(exp, n, YYSYMBOL_LPAREN);
     bool optional = has(exp, n, YYSYMBOL_NEWLINE) || has(exp, n, YYSYMBOL_RPAREN) ||
@@ -1158,7 +1188,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, tx_p
         return 0;
     }
 
-    /* 3. a closing bracket that closes nothing */
+    /* 4. a closing bracket that closes nothing */
     if (is_closer(la) && cur->unmatched) {
         g = tx_error(P->diags, at, "unexpected %s", found);
         tx_hint(P->diags, g, "there is no '%c' for it to close",
@@ -1166,7 +1196,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, tx_p
         return 0;
     }
 
-    /* 4. the general case, with the expected tokens when there are few */
+    /* 5. the general case, with the expected tokens when there are few */
     expected_list(exp, n, list, sizeof list);
     if (list[0])
         g = tx_error(P->diags, at, "unexpected %s; expected %s", found, list);

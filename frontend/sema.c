@@ -88,6 +88,9 @@ typedef struct sema {
 
     edge *edges;
     int nedges, capedges;
+
+    const char **undef;           /* names already reported as not defined */
+    int nundef, capundef, undef_base;  /* ... in this unit: from undef_base on */
 } sema;
 
 /* An index-notation (or whole-tensor) expression context. */
@@ -283,6 +286,13 @@ static tx_sym_kind peek_var(sema *s, const char *name) {
     return TX_SYM_NONE;
 }
 
+/* A scalar of an earlier REPL unit (kind LET there): a constant in a
+ * subscript, but an index where an index is bound (X[i] = ..., sum[i]),
+ * since the REPL keeps for variables and scalars around. */
+static bool is_outer_scalar(sema *s, const char *name) {
+    return !find_local(s, name) && peek_var(s, name) == TX_SYM_LET;
+}
+
 static bool is_result_name(sema *s, const char *name) {
     if (!s->cur_def) return false;
     for (int i = 0; i < s->cur_def->nresults; i++)
@@ -437,6 +447,11 @@ static void collect(sema *s, ictx *cx, tx_ast_expr *e) {
 /* ---- using names ----------------------------------------------------------- */
 
 static void err_undefined(sema *s, ictx *cx, const char *name, tx_span at) {
+    /* one report per name: later uses of the same misspelling add nothing */
+    for (int i = s->undef_base; i < s->nundef; i++)
+        if (strcmp(s->undef[i], name) == 0) return;
+    GROW(s, s->undef, s->nundef, s->capundef);
+    s->undef[s->nundef++] = name;
     tx_diag *g = tx_error(s->d, at, "'%s' is not defined", name);
     const char *near = near_name(s, name, false);
     if (near) tx_hint(s->d, g, "did you mean '%s'?", near);
@@ -580,7 +595,9 @@ static void check_expr(sema *s, ictx *cx, tx_ast_expr *e) {
     case TX_AST_ACCESS: {
         tx_sym_kind k = use_var(s, cx, e->name, e->name_span);
         e->sym = (int)k;
-        if (k == TX_SYM_LET)
+        if (k == TX_SYM_LET && is_outer_scalar(s, e->name))
+            tx_error(s->d, e->span, "'%s' is a scalar: it takes no subscripts", e->name);
+        else if (k == TX_SYM_LET)
             tx_error(s->d, e->span, "'%s' is a let constant, not a tensor: it takes no subscripts", e->name);
         else if (k == TX_SYM_SIZE)
             tx_error(s->d, e->span, "'%s' is a size of %s's signature, not a tensor: it takes no subscripts",
@@ -608,7 +625,7 @@ static void check_expr(sema *s, ictx *cx, tx_ast_expr *e) {
                 tx_diag *g = tx_error(s->d, id->span, "index '%s' is on the left of %s and may not be reduced on the right",
                                       id->name, cx->target ? cx->target : "the statement");
                 tx_hint(s->d, g, "use another name for the reduction index");
-            } else if (k == TX_SYM_LET || k == TX_SYM_SIZE || k == TX_SYM_LOOPVAR) {
+            } else if ((k == TX_SYM_LET || k == TX_SYM_SIZE || k == TX_SYM_LOOPVAR) && !is_outer_scalar(s, id->name)) {
                 tx_error(s->d, id->span, "'%s' is a %s and cannot be a reduction index", id->name, kind_word(k));
             }
             cx_push(s, cx, id->name);
@@ -920,7 +937,7 @@ static void check_indexed_assign(sema *s, tx_ast_stmt *st) {
         if (!sub) continue;
         if (sub->kind == TX_AST_NAME) {
             tx_sym_kind k = peek_var(s, sub->name);
-            if (k == TX_SYM_LET || k == TX_SYM_SIZE || k == TX_SYM_LOOPVAR) {
+            if ((k == TX_SYM_LET || k == TX_SYM_SIZE || k == TX_SYM_LOOPVAR) && !is_outer_scalar(s, sub->name)) {
                 tx_diag *g = tx_error(s->d, sub->span, "output subscript '%s' of %s is a %s, not an index",
                                       sub->name, t->id.name, kind_word(k));
                 tx_hint(s->d, g, "an output subscript must be a fresh index name such as i");
@@ -1189,6 +1206,8 @@ static void check_def(sema *s, tx_ast_stmt *st) {
     s->lat = &body;
     s->seq = 0;
     s->nids = 0;
+    int save_undef = s->nundef;
+    s->undef_base = s->nundef;
     s->cur_def = st;
     s->cur_def_id = id;
     /* index declarations of the script are not visible inside */
@@ -1205,6 +1224,8 @@ static void check_def(sema *s, tx_ast_stmt *st) {
             tx_error(s->d, st->results[i].id.span, "result '%s' of %s is never assigned", st->results[i].id.name,
                      fname);
 
+    s->nundef = save_undef;
+    s->undef_base = 0;
     s->ids = save_idv;
     s->capids = save_capids;
     s->nids = save_ids;
