@@ -15,10 +15,12 @@
  * buffer k (0 = the output, then each tensor read, in LIR parameter order).
  * No compiler data structure reaches generated code.
  *
- * Floating point: generated code follows IEEE semantics except in the
+ * Floating point: kernels compute what the reference evaluator computes,
+ * operation for operation (double precision whatever the storage dtype,
+ * rounded once on store; the same libm functions), except in the
  * accumulate step of reductions, which may be reassociated (so sums, max,
- * min and products vectorise) and contracted into FMAs.  Reduced values
- * can therefore differ from the evaluator's in the last bits.
+ * min and products vectorise) and contracted into FMAs.  Reduced values can
+ * therefore differ from the evaluator's in the last bits; nothing else does.
  */
 #ifndef TX_CODEGEN_H
 #define TX_CODEGEN_H
@@ -44,7 +46,8 @@ typedef void (*tx_kernel_fn)(void **bufs);
 
 /* Counters since tx_jit_new. */
 typedef struct tx_jit_stats {
-    double compile_ms;   /* LLVM IR, optimisation and machine code, all kernels */
+    double compile_ms;   /* LLVM IR, optimisation and machine code, all kernels (wall) */
+    double compile_cpu_ms; /* the same in CPU time of the compiling thread */
     double lower_ms;     /* TIR -> LIR lowering and cache look-ups */
     double run_ms;       /* time spent inside kernels */
     int ncompiled;       /* kernels compiled */
@@ -66,14 +69,20 @@ void tx_jit_free(tx_jit *j);
 /* The evaluator backend (install with tx_interp_set_backend). */
 tx_def_backend tx_jit_backend(tx_jit *j);
 
-/* The kernel of f, compiled or from the cache.  f is verified first
- * (tx_lir_verify).  NULL after adding an error to d (may be NULL). */
-tx_kernel_fn tx_jit_compile(tx_jit *j, const tx_lir_func *f, tx_diags *d);
+/* The kernel of f, compiled or from the cache (keyed by f's text as
+ * given).  On a miss f is transformed in place (tx_lir_jam, which keeps
+ * its values), verified (tx_lir_verify) and compiled.  NULL after adding
+ * an error to d (may be NULL). */
+tx_kernel_fn tx_jit_compile(tx_jit *j, tx_lir_func *f, tx_diags *d);
 
 /* The optimised LLVM IR (TX_CG_EMIT_LLVM) or host assembly of f's kernel,
  * as a malloc'ed string (caller frees); NULL after adding an error to d.
- * Does not touch the cache. */
-char *tx_jit_emit(tx_jit *j, const tx_lir_func *f, tx_cg_emit_kind kind, tx_diags *d);
+ * Transforms f as tx_jit_compile does; does not touch the cache. */
+char *tx_jit_emit(tx_jit *j, tx_lir_func *f, tx_cg_emit_kind kind, tx_diags *d);
+
+/* Unroll-and-jam width for reduction nests (0 or 1: off).  The default
+ * depends on the host's vector width (16 with AVX-512, 8 with AVX). */
+void tx_jit_set_jam(tx_jit *j, int width);
 
 /* The same for one definition (ranges inferred), lowered with tensor
  * types from lk and output type *out, as tx_jit_backend would run it. */

@@ -17,10 +17,16 @@
  * pair (re, im) of them, and complex buffers hold interleaved pairs.
  * Math goes through intrinsics (llvm.exp, llvm.sqrt, llvm.pow, ...) or
  * libm calls (tan, tanh, hypot, atan2, sinh, cosh), all resolved by the
- * JIT's explicit symbol table.  Fast-math flags appear in exactly one
- * place: the accumulate instruction of a reduction gets reassoc (so loops
- * vectorise) and contract (so a product feeding a sum becomes an FMA);
- * every other operation keeps IEEE semantics.
+ * JIT's explicit symbol table.  Every operation reproduces the reference
+ * evaluator's definition (ir/interp.c): max/min propagate NaN, complex
+ * division is Smith's method, complex values are ordered lexicographically
+ * like numpy's, complex powers with small integer exponents multiply.
+ *
+ * Fast-math flags appear in exactly one place: the accumulate step of a
+ * reduction gets reassoc (so its loop vectorises) and contract, as does a
+ * product feeding a sum (so the pair becomes an FMA).  Every other
+ * operation keeps IEEE semantics, so results differ from the evaluator's
+ * only where a reduction was reassociated, in the last bits.
  */
 #include "codegen/llvm_internal.h"
 
@@ -37,7 +43,7 @@ typedef struct cg {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMBuilderRef b;
-    LLVMTypeRef f32, f64, i64, i32, ptr, voidt;
+    LLVMTypeRef f32, f64, i64, ptr, voidt;
     const tx_lir_func *f;
     LLVMValueRef fn;          /* the body function */
     LLVMValueRef *bufp;       /* body parameters */
@@ -543,7 +549,7 @@ static bool accum(cg *c, const tx_lir_stmt *s) {
         }
         /* llvm.maximum propagates NaN like the evaluator's max */
         r.re = call2(c, a->op == TX_RED_MAX ? "llvm.maximum" : "llvm.minimum", acc.re, v.re);
-        set_fmf(r.re, RED_FMF | LLVMFastMathNoSignedZeros);
+        set_fmf(r.re, RED_FMF);
         break;
     }
     LLVMBuildStore(B, r.re, c->acc_re[s->acc]);
@@ -681,7 +687,6 @@ LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const
     c.f32 = LLVMFloatTypeInContext(ctx);
     c.f64 = LLVMDoubleTypeInContext(ctx);
     c.i64 = LLVMInt64TypeInContext(ctx);
-    c.i32 = LLVMInt32TypeInContext(ctx);
     c.ptr = LLVMPointerTypeInContext(ctx, 0);
     c.voidt = LLVMVoidTypeInContext(ctx);
     c.bufp = calloc((size_t)(f->nbufs + 1), sizeof *c.bufp);

@@ -25,13 +25,15 @@ bool tx_unit_compile(tx_unit *u, const char *name, const char *text, uint32_t le
     }
     tx_sema(u->arena, u->ast, outer, &u->diags);
     if (u->diags.nerr) return false;
-    u->tir = tx_lower(u->arena, u->ast, in ? tx_interp_functions(in) : NULL, &u->diags);
-    if (u->diags.nerr || !u->tir) return false;
+    /* earlier REPL units: their functions, and their values (a let of an
+     * earlier unit folds into a constant subscript of this one) */
     tx_lookup lk, *lkp = NULL;
     if (in) {
         lk = tx_interp_lookup(in);
         lkp = &lk;
     }
+    u->tir = tx_lower_with(u->arena, u->ast, in ? tx_interp_functions(in) : NULL, lkp, &u->diags);
+    if (u->diags.nerr || !u->tir) return false;
     tx_tir_check(u->tir, lkp, &u->diags);
     return u->diags.nerr == 0;
 }

@@ -946,7 +946,7 @@ static void check_indexed_assign(sema *s, tx_ast_stmt *st) {
             if (cx_has(&cx, sub->name)) {
                 tx_diag *g = tx_error(s->d, sub->span, "%s = ...: an output index may appear only once",
                                       cx.target);
-                tx_hint(s->d, g, "for a diagonal, multiply by a Kronecker delta: X[i,j] = d[i] * (i == j)");
+                tx_hint(s->d, g, "for a diagonal matrix, multiply by the identity: X[i,j] = d[i] * I[i,j] with I = eye(n)");
                 continue;
             }
             sub->sym = TX_SYM_INDEX;

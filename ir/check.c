@@ -691,6 +691,7 @@ static const char *ellipsis_suggestion(sbuf *out, const tx_tir_stmt *def, const 
     const char **subs = xcalloc((size_t)n, sizeof *subs);
     sbuf *sbs = xcalloc((size_t)n, sizeof *sbs);
     int fresh = B->rank;
+    bool clean = true; /* every axis of every operand lines up with one of B's */
     char l[16];
     for (int k = 0; k < n; k++) {
         const tx_type *T = &ops[k].vi.type;
@@ -720,14 +721,17 @@ static const char *ellipsis_suggestion(sbuf *out, const tx_tir_stmt *def, const 
             } else {
                 sb_put(&sbs[k], letter(fresh++, l, sizeof l));
             }
+            if (pick < 0) clean = false;
         }
         subs[k] = sbs[k].s;
     }
     prsub ps = { vars, subs, n };
     prctx pc = { def, &ps };
     sbuf lb;
-    sb_printf(out, "%s[%s] = ", (def->out && !is_temp(def->out)) ? def->out : "C", letters(&lb, B->rank));
-    pr_expr(out, def->rhs, &pc, 0, 0);
+    if (clean) {
+        sb_printf(out, ", e.g. %s[%s] = ", (def->out && !is_temp(def->out)) ? def->out : "C", letters(&lb, B->rank));
+        pr_expr(out, def->rhs, &pc, 0, 0);
+    }
     free(vars);
     free(subs);
     free(sbs);
@@ -786,12 +790,11 @@ static bool ellipsis_shape(const tx_tir_stmt *def, const tx_lookup *lk, tx_diags
         }
         if (shapes_differ(&t, &o->vi.type)) {
             sbuf s1, s2, s3, s4;
-            tx_diag *g = err(d, span_or(def->rhs->span, def->span),
+            err(d, span_or(def->rhs->span, def->span),
                              "shapes %s and %s differ in %s; whole-tensor arithmetic needs equal shapes: "
-                             "write it in index notation, e.g. %s",
+                             "write it in index notation%s",
                              shape_str(&s1, &c.ops[ref].vi.type), shape_str(&s2, &o->vi.type),
                              expr_str(&s3, def->rhs, def), ellipsis_suggestion(&s4, def, c.ops, c.n));
-            (void)g;
             ok = false;
             break;
         }
@@ -803,10 +806,9 @@ static bool ellipsis_shape(const tx_tir_stmt *def, const tx_lookup *lk, tx_diags
         *out = ty_unknown();
         return false;
     }
+    /* with a known shape, an operand of unknown rank is either rank 0 or
+     * of that shape (anything else is an error the evaluator reports) */
     if (!have && unknown_rank) t = ty_unknown();
-    else if (have && unknown_rank) {
-        /* an unknown operand is either rank 0 or of this shape */
-    }
     t.dtype = expr_dty(def->rhs, lk, 0).dt;
     if (def->accumulate) {
         tx_varinfo xi;
@@ -840,6 +842,7 @@ typedef struct ixst {
     int64_t size;
     int srckind;              /* SRC_*: where the size came from */
     const tx_tir_expr *src;   /* SRC_ACCESS: that access */
+    int src_axis;             /* ... and the axis the index subscripts */
     bool appears;             /* subscripts something (or is the target's, for +=) */
     bool quiet;               /* an error about it was reported already */
     bool resolved;
@@ -878,7 +881,7 @@ static const char *lhs_str(sbuf *b, const tx_tir_stmt *def) {
     return b->s;
 }
 
-static void plain_use(rctx *r, int id, int64_t dim, const tx_tir_expr *e) {
+static void plain_use(rctx *r, int id, int64_t dim, const tx_tir_expr *e, int axis) {
     ixst *s = &r->ix[id];
     if (s->quiet) return;
     if (dim < 0) {
@@ -886,6 +889,7 @@ static void plain_use(rctx *r, int id, int64_t dim, const tx_tir_expr *e) {
             s->sz = SZ_UNKNOWN;
             s->srckind = SRC_ACCESS;
             s->src = e;
+            s->src_axis = axis;
         }
         return;
     }
@@ -894,6 +898,7 @@ static void plain_use(rctx *r, int id, int64_t dim, const tx_tir_expr *e) {
         s->size = dim;
         s->srckind = SRC_ACCESS;
         s->src = e;
+        s->src_axis = axis;
         return;
     }
     if (s->size == dim) return;
@@ -904,8 +909,15 @@ static void plain_use(rctx *r, int id, int64_t dim, const tx_tir_expr *e) {
             (long long)s->size, nm, expr_str(&b, r->def->indices[id].declared, NULL), (long long)dim,
             expr_str(&a, e, r->def));
     } else {
-        err(r->d, e->span, "index '%s' has size %lld in %s but %lld in %s", nm, (long long)dim,
-            expr_str(&a, e, r->def), (long long)s->size, expr_str(&b, s->src, r->def));
+        /* the same text twice (A[i,i]): say which axes */
+        expr_str(&a, e, r->def);
+        expr_str(&b, s->src, r->def);
+        if (strcmp(a.s, b.s) == 0) {
+            sb_printf(&a, " (axis %d)", axis);
+            sb_printf(&b, " (axis %d)", s->src_axis);
+        }
+        err(r->d, e->span, "index '%s' has size %lld in %s but %lld in %s", nm, (long long)dim, a.s,
+            (long long)s->size, b.s);
     }
     s->quiet = true;
     r->ok = false;
@@ -951,7 +963,7 @@ static void visit_access(void *ctx, tx_tir_expr *e) {
                 r->ok = false;
             }
         } else if (s->nterms == 1 && s->coef[0] == 1 && s->c0 == 0) {
-            plain_use(r, s->idx[0], dim, e);
+            plain_use(r, s->idx[0], dim, e, a);
         } else {
             if (r->ncs == r->ccap) {
                 r->ccap = r->ccap ? 2 * r->ccap : 8;
@@ -1068,7 +1080,7 @@ static void resolve_affine(rctx *r, int u) {
         return;
     }
     const char *nm = index_name(r->def, u);
-    sbuf s1, s2, s3;
+    sbuf s1, s2;
     if (!lo_src || lo_src == hi_src) {
         err(r->d, hi_src->acc->span, "index '%s' has an empty range: no value keeps %s inside %s (size %lld)%s", nm,
             expr_str(&s1, hi_src->acc, r->def), hi_src->acc->var, (long long)hi_src->dim,
@@ -1076,13 +1088,10 @@ static void resolve_affine(rctx *r, int u) {
     } else {
         const cons *first = lo_src->acc->span.lo <= hi_src->acc->span.lo ? lo_src : hi_src;
         const cons *second = first == lo_src ? hi_src : lo_src;
-        sbuf s4;
         err(r->d, second->acc->span,
             "index '%s' has an empty range: no value keeps both %s inside %s (size %lld) and %s inside %s (size %lld)",
             nm, expr_str(&s1, first->acc, r->def), first->acc->var, (long long)first->dim,
-            expr_str(&s3, second->acc, r->def), second->acc->var, (long long)second->dim);
-        (void)s2;
-        (void)s4;
+            expr_str(&s2, second->acc, r->def), second->acc->var, (long long)second->dim);
     }
     x->quiet = true;
     x->lo = 0;
@@ -1331,6 +1340,34 @@ bool tx_tir_infer_ranges(tx_tir_stmt *def, const tx_lookup *lk, tx_diags *d) {
         r.ix[u].quiet = true;
         r.ix[u].lo = 0;
         r.ix[u].ext = -1;
+    }
+
+    /* 4b. stencils: an index sized by a plain access (Q[i]) that is also
+     * shifted on its own (Q[i+1], Q[i-1], Q[2*i]) takes the largest range
+     * that keeps every such access in bounds, as LANGUAGE.md's affine rule
+     * says: S[i] = Q[i+1] - 2*Q[i] + Q[i-1] runs i over 1..n-2.  Sizes fixed
+     * by `index` declarations or a += target are never narrowed, and
+     * accesses that mix several sized indices (X[i+j]) are not used to pick
+     * which one to narrow: step 5 reports those when they go out of bounds. */
+    for (int u = 0; u < r.n; u++) {
+        ixst *x = &r.ix[u];
+        if (x->quiet || x->sz != SZ_KNOWN || x->srckind != SRC_ACCESS || x->ext <= 0) continue;
+        i128 lo = x->lo, hi = (i128)x->lo + x->ext - 1;
+        for (int k = 0; k < r.ncs; k++) {
+            const cons *c = &r.cs[k];
+            bool only_u = c->dim >= 0 && c->sub->nterms > 0;
+            for (int t = 0; t < c->sub->nterms && only_u; t++) only_u = c->sub->idx[t] == u;
+            i128 a = only_u ? coef_of(c->sub, u) : 0;
+            if (a == 0) continue;
+            i128 L = -(i128)c->sub->c0, H = (i128)c->dim - 1 - (i128)c->sub->c0;
+            i128 clo = a > 0 ? cdiv(L, a) : cdiv(H, a), chi = a > 0 ? fdiv(H, a) : fdiv(L, a);
+            if (clo > lo) lo = clo;
+            if (chi < hi) hi = chi;
+        }
+        if (hi >= lo) {   /* an empty range is left for step 5 to explain */
+            x->lo = (int64_t)lo;
+            x->ext = (int64_t)(hi - lo + 1);
+        }
     }
 
     /* 5. affine accesses of sized indices stay in bounds */
@@ -1999,6 +2036,7 @@ static void func_types(cctx *c, const tx_tir_func *fn, tx_varinfo *res, int nres
     const char **names = xcalloc((size_t)cap, sizeof *names);
     int64_t *vals = xcalloc((size_t)cap, sizeof *vals);
     int *from = xcalloc((size_t)cap, sizeof *from);
+    int *from_axis = xcalloc((size_t)cap, sizeof *from_axis);
     int nb = 0;
     for (int k = 0; k < fn->nparams; k++) {
         const tx_tir_param *p = &fn->params[k];
@@ -2041,10 +2079,17 @@ static void func_types(cctx *c, const tx_tir_func *fn, tx_varinfo *res, int nres
                 names[nb] = dm->name;
                 vals[nb] = have;
                 from[nb] = k;
+                from_axis[nb] = a;
                 nb++;
             } else if (vals[q] != have) {
+                param_str(&s1, &fn->params[from[q]]);
+                param_str(&s2, p);
+                if (from[q] == k) { /* M[n,n]: say which axes */
+                    sb_printf(&s1, " (axis %d)", from_axis[q]);
+                    sb_printf(&s2, " (axis %d)", a);
+                }
                 err(c->d, e->span, "%s: size '%s' is %lld from %s but %lld from %s", fn->name, dm->name,
-                    (long long)vals[q], param_str(&s1, &fn->params[from[q]]), (long long)have, param_str(&s2, p));
+                    (long long)vals[q], s1.s, (long long)have, s2.s);
                 c->ok = false;
                 break;
             }
@@ -2068,6 +2113,7 @@ static void func_types(cctx *c, const tx_tir_func *fn, tx_varinfo *res, int nres
     free(names);
     free(vals);
     free(from);
+    free(from_axis);
 }
 
 /* Result varinfos (with dim(X, k) folded) of a call; res has nres entries. */
@@ -2331,6 +2377,9 @@ static void check_for(checker *ck, env *e, tx_tir_stmt *s, tx_diags *d) {
     int klo = loop_bound(e, s->lo, d, &lo), khi = loop_bound(e, s->hi, d, &hi);
     if (klo == 1 && khi == 1 && hi <= lo) return; /* never runs */
     tx_varinfo loopvar = vi_of(ty_make(TXRT_F64, 0));
+    /* the loop variable exists only inside the loop */
+    tx_varinfo before;
+    bool had = env_get_cb(e, s->var, &before);
     ck->depth++;
     bool stable = false;
     if (ck->depth <= 3) {
@@ -2358,7 +2407,7 @@ static void check_for(checker *ck, env *e, tx_tir_stmt *s, tx_diags *d) {
     env_join(e, &body);
     env_free(&body);
     ck->depth--;
-    env_set(e, s->var, loopvar);
+    env_set(e, s->var, had ? before : loopvar);
 }
 
 static void check_stmts(checker *ck, env *e, tx_tir_stmt **body, int n, tx_diags *d) {

@@ -13,11 +13,13 @@
  * choosing loop orders, hoisting invariant reductions and calling BLAS
  * belong to the planner and fuser, which build LIR with the same calls.
  *
- * Types follow the language (ir/check.c): each operation computes in the
- * dtype the checker gives its result, by numpy's value-based promotion
- * (literals and index values weigh least, rank-0 tensors more, tensors
- * most), so an f32 definition computes in f32 as numpy would, and the
- * stored value has the definition's result dtype.
+ * Precision follows the reference evaluator (ir/interp.c), the oracle every
+ * backend is tested against: values are computed in double (complex in
+ * double pairs) whatever the storage dtype, and rounded once when stored
+ * in the output's dtype.  So loads of f32/c64 tensors are widened right
+ * away, and an f32 definition gives exactly the evaluator's values except
+ * where reductions are reassociated.  (The typed constructors also know
+ * numpy's value-based rules, for passes that want f32 arithmetic.)
  */
 #include "ir/lir.h"
 
@@ -511,6 +513,13 @@ static bool var_ok(lower *L, int id) {
     return true;
 }
 
+/* Single precision values are computed in double (see the top of the file). */
+static tx_lir_expr *widen(tx_lir_func *f, tx_lir_expr *e) {
+    if (e->dtype == TXRT_F32) return tx_lir_cast(f, e, TXRT_F64);
+    if (e->dtype == TXRT_C64) return tx_lir_cast(f, e, TXRT_C128);
+    return e;
+}
+
 static tx_lir_expr *lower_access(lower *L, const tx_tir_expr *e) {
     int b = buf_of(L, e->var);
     if (b < 0) return NULL;
@@ -519,7 +528,7 @@ static tx_lir_expr *lower_access(lower *L, const tx_tir_expr *e) {
         if (B->rank != 0)
             return lfail(L, tx_arena_printf(L->f->arena, "%s has rank %d but is used as a scalar",
                                             B->name, B->rank));
-        return tx_lir_load(L->f, b, tx_lir_affine_make(L->f, 0, NULL, NULL, 0));
+        return widen(L->f, tx_lir_load(L->f, b, tx_lir_affine_make(L->f, 0, NULL, NULL, 0)));
     }
     if (e->nsubs != B->rank)
         return lfail(L, tx_arena_printf(L->f->arena, "%s has rank %d but %d subscripts",
@@ -558,7 +567,7 @@ static tx_lir_expr *lower_access(lower *L, const tx_tir_expr *e) {
         }
         c0 += k0 * B->strides[ax];
     }
-    return tx_lir_load(L->f, b, tx_lir_affine_make(L->f, nt, vars, coefs, c0));
+    return widen(L->f, tx_lir_load(L->f, b, tx_lir_affine_make(L->f, nt, vars, coefs, c0)));
 }
 
 static tx_lir_expr *lower_expr(lower *L, const tx_tir_expr *e, tx_lir_block *blk);

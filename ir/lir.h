@@ -198,13 +198,26 @@ bool tx_lir_verify(const tx_lir_func *f, const char **why);
  * the caller adds the result).  Output loops are outermost in output
  * order; each REDUCE becomes an accumulator initialised to its identity
  * and an inner loop nest (nested reductions nest); INDEX values read the
- * loop variable.  lk gives the dtype and shape of every tensor the def
- * reads.  Returns NULL with a reason in *why (arena text) when the def
+ * loop variable.  Values are computed in double as the evaluator does
+ * (single precision loads are widened, the store rounds once).  lk gives
+ * the dtype and shape of every tensor the def reads.  Returns NULL with a reason in *why (arena text) when the def
  * cannot be compiled (an unknown range, an operation undefined for its
  * dtype, an access outside its tensor); callers then fall back to the
  * reference evaluator, which reports real errors. */
 tx_lir_func *tx_lir_from_def(tx_arena *a, const tx_tir_stmt *def, const tx_type *out,
                              const tx_lookup *lk, const char **why);
+
+/* ---- unroll-and-jam (ir/lir_jam.c) ------------------------------------- */
+
+/* Unroll the innermost loop over consecutive outputs that encloses a
+ * reduction loop `width` times and jam the copies into one loop nest, so
+ * the reduction carries `width` independent accumulators over contiguous
+ * loads (which LLVM's SLP vectoriser turns into vector code).  Values are
+ * unchanged: each copy performs its iteration's operations in the same
+ * order.  Applies only where that is safe and the body has at most
+ * max_nodes expression nodes after copying; returns 1 when it jammed a
+ * loop, 0 otherwise. */
+int tx_lir_jam(tx_lir_func *f, int width, int max_nodes);
 
 /* ---- printing (ir/lir_print.c) ----------------------------------------- */
 

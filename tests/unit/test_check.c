@@ -2,9 +2,9 @@
  * test_check.c -- ir/check.c: index ranges, def types, ellipsis expansion,
  * call typing and the static checker.
  *
- * The TIR under test is built by a small parser in this file (not the
- * real front end), so each case reads like the source it stands for and
- * the tests do not depend on the parser, sema or lowering:
+ * Most of the TIR under test is built by a small parser in this file (not
+ * the real front end), so each case reads like the source it stands for
+ * and does not depend on the parser, sema or lowering:
  *
  *   def(t, "C[i,j] = A[i,k] * B[k,j]")       index notation; indices on
  *                                           the right only are summed
@@ -16,7 +16,9 @@
  * appears inside brackets (or is listed with index_names()), else a whole
  * access.  Variable types come from var()/val() through a tx_lookup.
  * Statement texts are appended to one buffer so diagnostic spans can be
- * checked as the text they cover.
+ * checked as the text they cover.  The source_* tests at the end go
+ * through tx_parse, tx_sema and tx_lower instead, to pin down how the
+ * checker and the real lowering fit together.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "frontend/builtins.h"
+#include "frontend/sema.h"
 #include "ir/tir.h"
 
 /* ---- fixture ---------------------------------------------------------------- */
@@ -942,6 +945,9 @@ static void size_conflict_names_both_accesses(void **state) {
     var(t, "B", TXRT_F64, "64,8");
     expect_def_error(t, "C[i,j] = A[i,k] * B[k,j]", "index 'k' has size 64 in B[k,j] but 32 in A[i,k]", "B[k,j]");
     expect_errors(t, 1);
+    /* one access twice: say which axes */
+    var(t, "R", TXRT_F64, "2,3");
+    expect_def_error(t, "tr = R[i,i]", "index 'i' has size 3 in R[i,i] (axis 1) but 2 in R[i,i] (axis 0)", "R[i,i]");
 }
 
 static void declared_size_fixes_and_must_agree(void **state) {
@@ -1041,11 +1047,20 @@ static void two_dimensional_valid(void **state) {
 
 static void plain_use_keeps_size_affine_must_fit(void **state) {
     T *t = *state;
+    /* a stencil: the plain X[i] sizes i, the shifted accesses narrow it */
     var(t, "X", TXRT_F64, "10");
-    expect_def_error(t, "Y[i] = X[i] + X[i+1]",
-                     "X[i+1] reads past the end of X (size 10) when i = 9; index 'i' has size 10 in X[i]", "X[i+1]");
-    expect_def_error(t, "Y[i] = X[i] - X[i-1]",
-                     "X[i-1] reads before the start of X when i = 0; index 'i' has size 10 in X[i]", "X[i-1]");
+    tx_tir_stmt *s = stmt(t, "Y[i] = X[i+1] - 2*X[i] + X[i-1]");
+    assert_true(tx_tir_infer_ranges(s, &t->lk, &t->d));
+    expect_range(s, "i", 1, 8);
+    s = stmt(t, "Y[i] = X[i] * X[2*i]");
+    assert_true(tx_tir_infer_ranges(s, &t->lk, &t->d));
+    expect_range(s, "i", 0, 5);
+    /* an access mixing two sized indices does not pick one to narrow */
+    var(t, "A", TXRT_F64, "4");
+    var(t, "B", TXRT_F64, "8");
+    expect_def_error(t, "Y[i,j] = X[i+j] * A[i] * B[j]",
+                     "X[i+j] reads past the end of X (size 10) when i = 3, j = 7; index 'i' has size 4 in A[i]",
+                     "X[i+j]");
 }
 
 static void empty_valid_range(void **state) {
@@ -1194,6 +1209,17 @@ static void ellipsis_shapes(void **state) {
                      "shapes (3,) and (3, 4) differ in w * A - 1; whole-tensor arithmetic needs equal shapes: "
                      "write it in index notation, e.g. D[i,j] = w[i] * A[i,j] - 1",
                      "w * A - 1");
+    /* a transpose lines up by sizes; unrelated shapes get no e.g. */
+    var(t, "At", TXRT_F64, "4,3");
+    expect_def_error(t, "C = A + At",
+                     "shapes (3, 4) and (4, 3) differ in A + At; whole-tensor arithmetic needs equal shapes: "
+                     "write it in index notation, e.g. C[i,j] = A[i,j] + At[j,i]",
+                     "A + At");
+    var(t, "F", TXRT_F64, "4,5");
+    expect_def_error(t, "C = A * F",
+                     "shapes (3, 4) and (4, 5) differ in A * F; whole-tensor arithmetic needs equal shapes: "
+                     "write it in index notation",
+                     "A * F");
     var(t, "L", -1, "?");
     expect_def_type(t, "C = A + L", "?(3, 4)");
     expect_def_type(t, "C = L + L", "?(?)");
@@ -1414,6 +1440,8 @@ static void user_function_calls(void **state) {
     expect_call_error(t, "B, m = scale(C, 2)", "scale: parameter A[n,3] is real (f32), but C is complex (c128)", "C");
     expect_call_type(t, "W = cplx(v)", 0, "?(5,)"); /* real into complex is fine */
     expect_call_error(t, "O = attention(Q, K16)", "attention takes 3 arguments but 2 were given", NULL);
+    func(t, "trace", "M[n,n]", "t");
+    expect_call_error(t, "x = trace(A)", "trace: size 'n' is 4 from M[n,n] (axis 0) but 3 from M[n,n] (axis 1)", "A");
 }
 
 static void arity_and_keywords(void **state) {
@@ -1567,6 +1595,122 @@ static void check_assert_and_calls_of_functions(void **state) {
     expect_errors(t, 1); /* Y is (3, 2) from the signature: z is fine */
 }
 
+/* ---- through the real front end ----------------------------------------------------------- */
+
+typedef struct src_run {
+    tx_arena *a;
+    tx_source *src;
+    tx_diags d;
+    tx_tir_program *p;
+    bool checked;
+} src_run;
+
+/* parse + sema + lower + tx_tir_check; the front end must accept the text. */
+static void run_src(src_run *r, const char *text) {
+    memset(r, 0, sizeof *r);
+    r->a = tx_arena_new(0);
+    r->src = tx_source_new(r->a, "t.tx", text, (uint32_t)strlen(text));
+    tx_diags_init(&r->d, r->a, r->src);
+    tx_ast_program *ast = tx_parse(r->a, r->src, &r->d);
+    assert_int_equal(r->d.nerr, 0);
+    tx_sema(r->a, ast, NULL, &r->d);
+    assert_int_equal(r->d.nerr, 0);
+    r->p = tx_lower(r->a, ast, NULL, &r->d);
+    assert_non_null(r->p);
+    assert_int_equal(r->d.nerr, 0);
+    r->checked = tx_tir_check(r->p, NULL, &r->d);
+}
+
+/* "LINE:COL: message" of the diagnostics, one per line. */
+static const char *src_diags(src_run *r, char *buf, size_t n) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (tx_diag *g = r->d.head; g; g = g->next) {
+        uint32_t line, col;
+        tx_source_linecol(r->src, g->span.lo, &line, &col);
+        k += (size_t)snprintf(buf + k, n - k, "%u:%u: %s\n", line, col, g->msg);
+        if (k >= n) break;
+    }
+    return buf;
+}
+
+/* The last DEF of the main unit assigning `out`. */
+static const tx_tir_stmt *src_def(src_run *r, const char *out) {
+    const tx_tir_stmt *found = NULL;
+    for (int k = 0; k < r->p->nstmts; k++)
+        if (r->p->stmts[k]->kind == TX_TIR_DEF && strcmp(r->p->stmts[k]->out, out) == 0) found = r->p->stmts[k];
+    assert_non_null(found);
+    return found;
+}
+
+static void expect_src(const char *text, const char *diags) {
+    src_run r;
+    char buf[4096];
+    run_src(&r, text);
+    src_diags(&r, buf, sizeof buf);
+    if (strcmp(buf, diags) != 0) fail_msg("got:\n%swanted:\n%s", buf, diags);
+    assert_int_equal(r.checked, diags[0] == 0);
+    tx_arena_free(r.a);
+}
+
+static void source_language_example(void **state) {
+    (void)state;
+    expect_src("A = randn(4, 32, seed=1)\nB = randn(64, 8, seed=2)\nC[i,j] = A[i,k] * B[k,j]\n",
+               "3:19: index 'k' has size 64 in B[k,j] but 32 in A[i,k]\n");
+    expect_src("let n = 256\nlet d = 16\nQ = randn(n, d, seed=1)\nK1 = randn(n, d, seed=2)\n"
+               "A[i,j] = exp(sum[a](Q[i,a] * K1[j,a]) / d)\nD[i] = A[i,j]\nprint D[0]\n",
+               "");
+}
+
+static void source_ranges_through_lowering(void **state) {
+    (void)state;
+    src_run r;
+    run_src(&r, "X = arange(10)\nW = ones(3)\nY[i] = X[i+k] * W[k]\nD[i] = X[i+1] - X[i-1]\n"
+                "let s = 2\nE[i] = X[s*i+1]\n");
+    assert_true(r.checked);
+    expect_range(src_def(&r, "Y"), "i", 0, 8);
+    expect_range(src_def(&r, "Y"), "k", 0, 3);
+    expect_range(src_def(&r, "D"), "i", 1, 8);
+    expect_range(src_def(&r, "E"), "i", 0, 5);
+    tx_arena_free(r.a);
+}
+
+static void source_errors_in_order(void **state) {
+    (void)state;
+    expect_src("A = ones(2, 3)\nB = ones(4, 5)\nC[i,j] = A[i,k] * B[k,j]\nD = reshape(A, 5)\nE = A + B\n"
+               "v = ones(3)\nF = A * v\nX = arange(4)\nG[i,j] = X[i+j] * X[i] * X[j]\nH = zeros(2.5)\nt = A[i,i]\n",
+               "3:19: index 'k' has size 4 in B[k,j] but 3 in A[i,k]\n"
+               "4:1: reshape: cannot reshape (2, 3) (6 elements) into (5,) (5 elements)\n"
+               "5:5: shapes (2, 3) and (4, 5) differ in A + B; whole-tensor arithmetic needs equal shapes: "
+               "write it in index notation\n"
+               "7:5: shapes (2, 3) and (3,) differ in A * v; whole-tensor arithmetic needs equal shapes: "
+               "write it in index notation, e.g. F[i,j] = A[i,j] * v[j]\n"
+               "9:10: X[i+j] reads past the end of X (size 4) when i = 3, j = 3; index 'i' has size 4 in X[i]\n"
+               "10:11: zeros: size 2.5 is not a whole number\n"
+               "11:5: index 'i' has size 3 in A[i,i] (axis 1) but 2 in A[i,i] (axis 0)\n");
+}
+
+static void source_lets_dims_and_loops(void **state) {
+    (void)state;
+    expect_src("let n = 3\nlet m = n + 1\nA = zeros(n, m)\nk = dim(A, 1)\nv = ones(k)\nw = ones(n)\n"
+               "y[i] = A[i,j] * v[j] * w[i]\nfor t in 0..4 {\n  A = zeros(t + 1, m)\n}\nz[i] = A[i,j] * w[i]\n",
+               "");
+    expect_src("x = ones(3)\nfor t in 0..2 {\n  q = ones(4)\n  r[i] = q[i] + x[i]\n}\n",
+               "4:17: index 'i' has size 3 in x[i] but 4 in q[i]\n");
+}
+
+static void source_functions(void **state) {
+    (void)state;
+    expect_src("def attention(Q[n,d], K[n,d], V[n,e]) -> O[n,e] {\n"
+               "  S[i,j] = exp(sum[a](Q[i,a]*K[j,a]))\n"
+               "  O[i,b] = S[i,j] * V[j,b] / sum[j](S[i,j])\n"
+               "}\n"
+               "Q = ones(5, 16)\nK = ones(5, 8)\nV = ones(5, 7)\nO = attention(Q, K, V)\n",
+               "8:18: attention: size 'd' is 16 from Q[n,d] but 8 from K[n,d]\n");
+    expect_src("def f(A[n,3], w[4]) -> B[n] {\n  B[i] = A[i,j] * w[j]\n}\n",
+               "2:19: index 'j' has size 4 in w[j] but 3 in A[i,j]\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(matmul_ranges, setup, teardown),
@@ -1602,6 +1746,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(check_loop_carried_types, setup, teardown),
         cmocka_unit_test_setup_teardown(check_function_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(check_assert_and_calls_of_functions, setup, teardown),
+        cmocka_unit_test(source_language_example),
+        cmocka_unit_test(source_ranges_through_lowering),
+        cmocka_unit_test(source_errors_in_order),
+        cmocka_unit_test(source_lets_dims_and_loops),
+        cmocka_unit_test(source_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -903,8 +903,13 @@ static void test_construct(void **state) {
     assert_null(tx_interp_get(in, "bad"));
     assert_null(tx_interp_get(in, "big"));
     reset();
-    assert_int_equal(run(in, PROG(CALL(TX_B_SOLVE, "x", W("e"), W("e")))), 1);
-    assert_string_equal(first_msg(), "'solve' is not available in this build yet");
+    /* solve(I, I) = I through LAPACK; a singular system is a runtime error */
+    assert_int_equal(run(in, PROG(CALL(TX_B_SOLVE, "x", W("e"), W("e")))), 0);
+    for (int k = 0; k < 9; k++) assert_true(val(in, "x", k) == (k % 4 == 0));
+    reset();
+    assert_int_equal(run(in, PROG(CALL(TX_B_ZEROS, "zz", K(3), K(3)),
+                                  CALL(TX_B_SOLVE, "y", W("zz"), W("e")))), 3);
+    assert_non_null(strstr(first_msg(), "singular"));
     tx_interp_free(in);
 }
 
@@ -1075,17 +1080,21 @@ static void test_env(void **state) {
 
 /* ---- programs from source (parser, sema, lowering, checker, evaluator) ---------- */
 
-/* Compile and run text on `in` as `txc run` does.  Returns the run's exit
- * code, or -1 when the front half rejected the program (DG holds why). */
+/* Compile and run text on `in` as one REPL unit (for a fresh interpreter
+ * that is what `txc run` does).  Returns the run's exit code, or -1 when
+ * the front half rejected the program (DG holds why). */
 static int run_src(tx_interp *in, const char *text) {
     reset();
     SRC = tx_source_new(A, "<src>", text, (uint32_t)strlen(text));
     tx_diags_init(&DG, A, SRC);
     tx_ast_program *ast = tx_parse(A, SRC, &DG);
     if (DG.nerr) return -1;
-    tx_sema(A, ast, NULL, &DG);
+    tx_sema_outer outer;
+    tx_sema_outer_from_interp(&outer, in);
+    tx_sema(A, ast, &outer, &DG);
     if (DG.nerr) return -1;
-    tx_tir_program *p = tx_lower(A, ast, tx_interp_functions(in), &DG);
+    tx_lookup glk = tx_interp_lookup(in);
+    tx_tir_program *p = tx_lower_with(A, ast, tx_interp_functions(in), &glk, &DG);
     if (DG.nerr || !p) return -1;
     tx_lookup lk = tx_interp_lookup(in);
     tx_tir_check(p, &lk, &DG);
@@ -1225,6 +1234,158 @@ static void test_src_more(void **state) {
     tx_interp_free(in);
 }
 
+/* shapes only known at run time (a loaded tensor) are checked before each
+ * statement runs: compile errors (exit 1) that leave earlier bindings alone */
+static void test_src_runtime_shapes(void **state) {
+    char dir[] = "/tmp/txc_interp_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512], text[2048];
+    snprintf(path, sizeof path, "%s/a.npy", dir);
+    tx_interp *in = tx_interp_new(stdout);
+    snprintf(text, sizeof text, "save(\"%s\", randn(3, 4, seed=1))\n", path);
+    RUN_OK(in, text);
+
+    snprintf(text, sizeof text, "A = load(\"%s\")\nB = randn(5, 2, seed=2)\nC[i,j] = A[i,k] * B[k,j]\n", path);
+    assert_int_equal(run_src(in, text), 1);
+    assert_non_null(strstr(first_msg(), "'k'"));
+    assert_non_null(tx_interp_get(in, "A"));
+    assert_null(tx_interp_get(in, "C"));
+
+    snprintf(text, sizeof text, "A = load(\"%s\")\nB = randn(5, 2, seed=2)\nD = A + B\n", path);
+    assert_int_equal(run_src(in, text), 1);
+    assert_null(tx_interp_get(in, "D"));
+
+    snprintf(text, sizeof text, "A = load(\"%s\")\nassert A, \"never\"\n", path);
+    assert_int_equal(run_src(in, text), 1);
+    assert_string_equal(first_msg(), "assert needs a scalar condition, got shape (3, 4)");
+
+    snprintf(text, sizeof text, "A = load(\"%s\")\nS = reshape(A, 2, 6)\nT = reshape(A, 5)\n", path);
+    assert_int_equal(run_src(in, text), 1);
+    assert_non_null(tx_interp_get(in, "S"));
+    assert_null(tx_interp_get(in, "T"));
+
+    snprintf(text, sizeof text, "A = load(\"%s/none.npy\")\n", dir);
+    assert_int_equal(run_src(in, text), 3);
+    assert_int_equal(DG.head->sev, TX_RUNTIME_ERROR);
+    remove(path);
+    rmdir(dir);
+    tx_interp_free(in);
+}
+
+/* elementwise semantics against numpy itself (skipped without numpy).
+ * Arithmetic, comparisons, selection, sign, max/min and integer powers
+ * must be bitwise numpy's (nan for nan); transcendental functions only to
+ * a few ulps, because numpy uses its own SIMD (SVML) versions on AVX-512
+ * machines where we call libm. */
+static void test_numpy_elementwise(void **state) {
+    const char *py = "/usr/bin/python3";
+    if (access(py, X_OK) != 0) skip();
+    static const char *exprs[][3] = {
+        { "Z[i] ^ 3", "Z**3", "exact" },
+        { "Z[i] ^ -2", "Z**-2", "exact" },
+        { "Z[i] ^ 0.5", "Z**0.5", "ulps" },
+        { "X[i] ^ 3", "X**3", "ulps" },
+        { "abs(X[i]) ^ 0.3", "abs(X)**0.3", "ulps" },
+        { "Z[i] / (X[i] + 2j)", "Z/(X+2j)", "exact" },
+        { "Z[i] / 0", "Z/np.complex128(0)", "exact" },
+        { "X[i] / 0", "X/0.0", "exact" },
+        { "Z[i] * W[i] - X[i]", "Z*W - X", "exact" },
+        { "sign(Z[i])", "np.sign(Z)", "exact" },
+        { "sign(X[i])", "np.sign(X)", "exact" },
+        { "max(Z[i], W[i])", "np.maximum(Z, W)", "exact" },
+        { "min(Z[i], W[i])", "np.minimum(Z, W)", "exact" },
+        { "Z[i] < W[i]", "(Z < W)*1.0", "exact" },
+        { "Z[i] >= W[i]", "(Z >= W)*1.0", "exact" },
+        { "Z[i] == W[i]", "(Z == W)*1.0", "exact" },
+        { "exp(Z[i])", "np.exp(Z)", "ulps" },
+        { "log(Z[i])", "np.log(Z)", "ulps" },
+        { "sqrt(Z[i])", "np.sqrt(Z)", "ulps" },
+        { "tanh(Z[i])", "np.tanh(Z)", "ulps" },
+        { "sin(Z[i])", "np.sin(Z)", "ulps" },
+        { "abs(Z[i])", "np.abs(Z)", "ulps" },
+        { "log(X[i])", "np.log(X)", "ulps" },
+        { "sigmoid(X[i])", "1/(1+np.exp(-X))", "ulps" },
+        { "relu(X[i])", "np.maximum(X, 0)", "exact" },
+        { "max(X[i], N[i])", "np.maximum(X, N)", "exact" },
+        { "min(N[i], X[i])", "np.minimum(N, X)", "exact" },
+        { "floor(X[i]) + ceil(X[i])", "np.floor(X) + np.ceil(X)", "exact" },
+        { "where(X[i] > 0, X[i], -X[i] * 2)", "np.where(X > 0, X, -X*2)", "exact" },
+        { "X[i] ^ N[i]", "X**N", "ulps" },
+        { "real(Z[i]) * imag(W[i]) + real(conj(Z[i]) * 1j)", "Z.real*W.imag + (np.conj(Z)*1j).real", "exact" },
+    };
+    const int n = (int)(sizeof exprs / sizeof exprs[0]);
+    char dir[] = "/tmp/txc_interp_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap), *script = malloc(cap);
+    len += (size_t)snprintf(text + len, cap - len,
+                            "X = randn(64, seed=1) * 3\n"
+                            "X[i] += (i == 5) * (0 - X[i])\n"   /* an exact 0 */
+                            "Y = randn(64, seed=2)\n"
+                            "Z[i] = X[i] + 1j * Y[i]\n"
+                            "W[i] = where(i < 3, Z[i], Y[i] + 1j * X[i])\n"  /* some equal elements */
+                            "N[i] = where(i == 7, 0 / 0, Y[i])\n"
+                            "save(\"%s/X.npy\", X)\nsave(\"%s/Y.npy\", Y)\nsave(\"%s/N.npy\", N)\n",
+                            dir, dir, dir);
+    size_t slen = (size_t)snprintf(script, cap,
+                                   "import numpy as np, sys\n"
+                                   "np.seterr(all='ignore')\n"
+                                   "d = '%s'\n"
+                                   "X = np.load(d + '/X.npy'); Y = np.load(d + '/Y.npy'); N = np.load(d + '/N.npy')\n"
+                                   "Z = X + 1j*Y; W = Y + 1j*X; W[:3] = Z[:3]\n"
+                                   "bad = []\n", dir);
+    for (int k = 0; k < n; k++) {
+        len += (size_t)snprintf(text + len, cap - len, "R%d[i] = %s\nsave(\"%s/R%d.npy\", R%d)\n", k, exprs[k][0], dir,
+                                k, k);
+        slen += (size_t)snprintf(script + slen, cap - slen,
+                                 "g = np.load(d + '/R%d.npy'); w = np.asarray(%s)\n"
+                                 "if g.dtype != w.dtype or not (np.array_equal(g, w, equal_nan=True) if '%s' == 'exact' "
+                                 "else np.allclose(g, w, rtol=4e-15, atol=0, equal_nan=True)): "
+                                 "bad.append('%s: %%s vs %%s, max diff %%g' %% (g.dtype, w.dtype, "
+                                 "np.nanmax(np.abs(g - w.astype(g.dtype)))))\n",
+                                 k, exprs[k][1], exprs[k][2], exprs[k][1]);
+    }
+    slen += (size_t)snprintf(script + slen, cap - slen, "print('\\n'.join(bad) if bad else 'ok')\n");
+    tx_interp *in = tx_interp_new(stdout);
+    RUN_OK(in, text);
+    tx_interp_free(in);
+    char spath[600], cmd[1400];
+    snprintf(spath, sizeof spath, "%s/check.py", dir);
+    FILE *f = fopen(spath, "w");
+    assert_non_null(f);
+    fwrite(script, 1, slen, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1; rm -rf %s", py, spath, dir);
+    f = popen(cmd, "r");
+    char out[8192] = "";
+    size_t got = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[got] = 0;
+    if (f) pclose(f);
+    free(text);
+    free(script);
+    if (strstr(out, "No module named")) skip();
+    if (strcmp(out, "ok\n") != 0) fail_msg("differs from numpy:\n%s", out);
+}
+
+/* a REPL session: names, lets and functions persist across units; a def
+ * can be redefined; temporaries do not pile up */
+static void test_src_repl(void **state) {
+    tx_interp *in = tx_interp_new(stdout);
+    RUN_OK(in, "def sq(X[n]) -> Y[n] { Y[i] = X[i]^2 }\nlet m = 4\nA = arange(m)\n");
+    RUN_OK(in, "B = sq(A)\nassert B[3] == 9, \"sq\"\nr = A[m-1]\n");
+    assert_true(val(in, "r", 0) == 3);
+    RUN_OK(in, "def sq(X[n]) -> Y[n] { Y[i] = X[i]^3 }\nC = sq(A)\n");
+    assert_true(val(in, "C", 3) == 27);
+    assert_true(val(in, "B", 3) == 9);
+    assert_int_equal(tx_interp_functions(in)->nfuncs, 1);
+    RUN_OK(in, "A[2] + 1\n");
+    assert_true(val(in, "_", 0) == 3);
+    int n = 0;
+    tx_interp_each(in, count_names, &n);
+    assert_int_equal(n, 6);   /* A B C _ m r: no temporaries */
+    tx_interp_free(in);
+}
+
 /* rough speed: C[i,j] = A[i,k]*B[k,j] at n = 96 */
 static void test_speed(void **state) {
     const int64_t n = 96;
@@ -1270,6 +1431,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_src_attention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_src_programs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_src_more, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_src_runtime_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_src_repl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numpy_elementwise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -199,14 +199,14 @@ static void index_values_and_select(void **state) {
               "}\n");
 }
 
-/* Literals, index values and rank-0 tensors take an f32 tensor's
- * precision; an f64 tensor promotes. */
-static void f32_constants_and_casts(void **state) {
+/* Single precision tensors are read into double, computed in double and
+ * rounded once on store, as the evaluator does. */
+static void f32_computes_in_double(void **state) {
     check_lir(*state, "G[i,j] = 2.5*F[i,j] + i", "i:4 j:3",
               "kernel G(out G: f32[4,3], F: f32[4,3]) {\n"
               "  for i in 0..4 {\n"
               "    for j in 0..3 {\n"
-              "      G[3*i + j] = (f32(2.5) * F[3*i + j]) + f32(i)\n"
+              "      G[3*i + j] = f32((2.5 * f64(F[3*i + j])) + i)\n"
               "    }\n"
               "  }\n"
               "}\n");
@@ -214,18 +214,18 @@ static void f32_constants_and_casts(void **state) {
               "kernel G(out G: f64[4,3], s: f64[], F: f32[4,3], A: f64[4,3]) {\n"
               "  for i in 0..4 {\n"
               "    for j in 0..3 {\n"
-              "      G[3*i + j] = f64(f32(s[0]) * F[3*i + j]) + A[3*i + j]\n"
+              "      G[3*i + j] = (s[0] * f64(F[3*i + j])) + A[3*i + j]\n"
               "    }\n"
               "  }\n"
               "}\n");
     check_lir(*state, "G[i] = sum[j](F[i,j]*F[i,j]) / 3", "i:4 j:3",
               "kernel G(out G: f32[4], F: f32[4,3]) {\n"
               "  for i in 0..4 {\n"
-              "    acc0: f32 = 0\n"
+              "    acc0: f64 = 0\n"
               "    for j in 0..3 {\n"
-              "      acc0 += F[3*i + j] * F[3*i + j]\n"
+              "      acc0 += f64(F[3*i + j]) * f64(F[3*i + j])\n"
               "    }\n"
-              "    G[i] = acc0 / f32(3)\n"
+              "    G[i] = f32(acc0 / 3)\n"
               "  }\n"
               "}\n");
 }
@@ -270,6 +270,60 @@ static void empty_ranges(void **state) {
               "    y[i] = acc0 + i\n"
               "  }\n"
               "}\n");
+}
+
+/* Unroll-and-jam of the output loop over consecutive elements. */
+static void jam(void **state) {
+    fixture *fx = *state;
+    const char *why = NULL;
+    tx_lir_func *f = lower(fx, "C[i,j] = sum[k](A[i,k]*B[k,j]) + j", "i:4 j:5 k:3", &why);
+    assert_non_null(f);
+    assert_int_equal(tx_lir_jam(f, 2, 1000), 1);
+    const char *why2 = NULL;
+    assert_true(tx_lir_verify(f, &why2));
+    char *got = tx_lir_str(f);
+    const char *want =
+        "kernel C(out C: f64[4,5], A: f64[4,3], B: f64[3,5]) {\n"
+        "  for i in 0..4 {\n"
+        "    for j/2 in 0..2 {\n"
+        "      acc1: f64 = 0\n"
+        "      acc2: f64 = 0\n"
+        "      for k in 0..3 {\n"
+        "        acc1 += A[3*i + k] * B[5*k + 2*j/2]\n"
+        "        acc2 += A[3*i + k] * B[5*k + 2*j/2 + 1]\n"
+        "      }\n"
+        "      C[5*i + 2*j/2] = acc1 + (j/2 * 2)\n"
+        "      C[5*i + 2*j/2 + 1] = acc2 + ((j/2 * 2) + 1)\n"
+        "    }\n"
+        "    for j in 4..5 {\n"
+        "      acc0: f64 = 0\n"
+        "      for k in 0..3 {\n"
+        "        acc0 += A[3*i + k] * B[5*k + j]\n"
+        "      }\n"
+        "      C[5*i + j] = acc0 + j\n"
+        "    }\n"
+        "  }\n"
+        "}\n";
+    if (strcmp(got, want) != 0) {
+        print_error("--- got\n%s--- want\n%s", got, want);
+        free(got);
+        fail();
+    }
+    free(got);
+    /* already jammed: nothing more to do; no reduction loop: nothing to do */
+    assert_int_equal(tx_lir_jam(f, 2, 1000), 0);
+    f = lower(fx, "E[i] = X[i] * 2", "i:8", &why);
+    assert_int_equal(tx_lir_jam(f, 2, 1000), 0);
+    /* too big a body for the node budget */
+    f = lower(fx, "C[i,j] = A[i,k]*B[k,j]", "i:4 j:5 k:3", &why);
+    assert_int_equal(tx_lir_jam(f, 2, 4), 0);
+    /* too few iterations for two copies of the width */
+    f = lower(fx, "C[i,j] = A[i,k]*B[k,j]", "i:4 j:5 k:3", &why);
+    assert_int_equal(tx_lir_jam(f, 4, 1000), 0);
+    /* the loop over consecutive outputs is the one jammed, whatever its name */
+    f = lower(fx, "C[j,i] = A[i,k]*B[k,j]", "i:4 j:5 k:3", &why);
+    assert_int_equal(tx_lir_jam(f, 2, 1000), 1);
+    assert_string_equal(f->vars[f->nvars - 1].name, "i/2");
 }
 
 static void declines(void **state) {
@@ -368,10 +422,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(strided_conv2d, setup, teardown),
         cmocka_unit_test_setup_teardown(shifted_output, setup, teardown),
         cmocka_unit_test_setup_teardown(index_values_and_select, setup, teardown),
-        cmocka_unit_test_setup_teardown(f32_constants_and_casts, setup, teardown),
+        cmocka_unit_test_setup_teardown(f32_computes_in_double, setup, teardown),
         cmocka_unit_test_setup_teardown(complex_values, setup, teardown),
         cmocka_unit_test_setup_teardown(constant_subscripts_and_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(jam, setup, teardown),
         cmocka_unit_test_setup_teardown(declines, setup, teardown),
         cmocka_unit_test_setup_teardown(verifier, setup, teardown),
         cmocka_unit_test_setup_teardown(typing, setup, teardown),

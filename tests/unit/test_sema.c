@@ -185,6 +185,9 @@ static void undefined_name_with_hint(void **state) {
     (void)state;
     EXPECT("K1 = randn(2)\nY = Kx + 1\n", "2:5-7: error: 'Kx' is not defined [hint: did you mean 'K1'?]\n");
     EXPECT("Y = zzz + 1\n", "1:5-8: error: 'zzz' is not defined\n");
+    /* one report per misspelt name (per unit) */
+    EXPECT("Y = zzz + 1\nZ = zzz * 2\ndef f(x) -> y { y = zzz }\n",
+           "1:5-8: error: 'zzz' is not defined\n3:21-24: error: 'zzz' is not defined\n");
     /* case-only differences rank first */
     EXPECT("q2 = 1\nQ = 2\nY = q + 1\n", "3:5-6: error: 'q' is not defined [hint: did you mean 'Q'?]\n");
 }
@@ -296,7 +299,7 @@ static void output_subscripts(void **state) {
     (void)state;
     EXPECT("A = eye(3)\nX[i,i] = A[i,i]\n",
            "2:5-6: error: X[i,i] = ...: an output index may appear only once "
-           "[hint: for a diagonal, multiply by a Kronecker delta: X[i,j] = d[i] * (i == j)]\n");
+           "[hint: for a diagonal matrix, multiply by the identity: X[i,j] = d[i] * I[i,j] with I = eye(n)]\n");
     EXPECT_HAS("X[0] = 1\n", "1:3-4: error: constant output subscripts are not allowed");
     EXPECT("A = eye(3)\nX[i+1] = A[i,i]\n", "2:3-6: error: output subscripts must be plain index names, not expressions\n");
     EXPECT("let n = 3\nA = eye(3)\nX[n] = A[n,0]\n",
@@ -501,6 +504,14 @@ static void repl_outer_scope(void **state) {
     r = check_outer("A[i] = K1[i, n-1]\n", &o);
     assert_true(r->ok);
     assert_int_equal(r->p->stmts[0]->value->args[1]->a->sym, TX_SYM_LET);
+    /* an earlier scalar is a constant in a subscript, but an index where one is bound */
+    r = check_outer("B[n] = K1[n, 0]\nt = sum[n](K1[n,n])\nY[i] = K1[i, n]\n", &o);
+    if (!r->ok) fail_msg("%s", r->text);
+    assert_int_equal(r->p->stmts[0]->value->args[0]->sym, TX_SYM_INDEX);
+    assert_int_equal(r->p->stmts[1]->value->args[0]->args[0]->sym, TX_SYM_INDEX);
+    assert_int_equal(r->p->stmts[2]->value->args[1]->sym, TX_SYM_LET);
+    r = check_outer("Y = n[0]\n", &o);
+    assert_string_equal(r->text, "1:5-9: error: 'n' is a scalar: it takes no subscripts\n");
     r = check_outer("O = attention(K1)\n", &o);
     assert_string_equal(r->text, "1:5-18: error: attention takes 3 arguments (Q, K, V) but 1 was given\n");
     r = check_outer("O = split(K1)\n", &o);
