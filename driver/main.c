@@ -1,9 +1,9 @@
 /*
  * main.c -- the txc command line.
  *
- *   txc run FILE.tx [--backend interp] [--time] [--threads N]
+ *   txc run FILE.tx [--backend jit|interp] [-O0..-O3] [--time] [--threads N]
  *   txc check FILE.tx
- *   txc emit FILE.tx --tir
+ *   txc emit FILE.tx --tir | --llvm | --asm
  *   txc [repl]
  *
  * Exit status: 0 success, 1 compile error, 2 command-line misuse,
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "codegen/codegen.h"
 #include "driver/pipeline.h"
 #include "driver/render.h"
 #include "driver/repl.h"
@@ -32,11 +33,15 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run FILE.tx      compile and run a script\n"
-    "      --backend interp   run on the reference evaluator (the default for now)\n"
+    "      --backend jit      JIT-compile every tensor definition through LLVM (default)\n"
+    "      --backend interp   run on the reference evaluator (naive loops, the oracle)\n"
+    "      -O0 .. -O3         LLVM optimisation level (default -O3)\n"
     "      --time             print compile and run times to stderr\n"
-    "      --threads N        worker threads (accepted; the evaluator is single-threaded)\n"
+    "      --threads N        worker threads (accepted; kernels are single-threaded for now)\n"
     "  check FILE.tx    parse and check only\n"
     "  emit FILE.tx --tir   print the tensor IR\n"
+    "  emit FILE.tx --llvm  run the script and print the optimised LLVM IR of every kernel\n"
+    "  emit FILE.tx --asm   the same as assembly\n"
     "  repl             interactive session (also: txc with no arguments)\n"
     "  --help           this text\n"
     "  --version        print the version\n"
@@ -61,23 +66,29 @@ typedef struct options {
     const char *file;
     const char *backend;
     bool time;
-    bool tir;
+    int emit;           /* 0 none, 't' TIR, 'l' LLVM, 'a' assembly */
+    int opt;            /* -O level */
     int threads;
 } options;
 
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     o->cmd = argv[1];
+    o->backend = "jit";
+    o->opt = 3;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--time") == 0) o->time = true;
-        else if (strcmp(a, "--tir") == 0) o->tir = true;
+        else if (strcmp(a, "--tir") == 0) o->emit = 't';
+        else if (strcmp(a, "--llvm") == 0) o->emit = 'l';
+        else if (strcmp(a, "--asm") == 0) o->emit = 'a';
+        else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o->opt = a[2] - '0';
         else if (strcmp(a, "--backend") == 0 || strcmp(a, "--threads") == 0) {
             if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
             const char *v = argv[++i];
             if (a[2] == 'b') {
-                if (strcmp(v, "interp") != 0)
-                    return usage_error("unknown backend '%s' (available: interp)", v);
+                if (strcmp(v, "interp") != 0 && strcmp(v, "jit") != 0)
+                    return usage_error("unknown backend '%s' (available: jit, interp)", v);
                 o->backend = v;
             } else {
                 char *end;
@@ -98,6 +109,49 @@ static int parse_options(int argc, char **argv, options *o) {
     return EXIT_OK;
 }
 
+/* Run a compiled unit on the chosen backend.  `emit --llvm/--asm` runs the
+ * script too (kernels are specialised on the shapes it computes), with its
+ * printed output discarded and each new kernel's code written to stdout. */
+static int run_unit(const options *o, tx_unit *u, double compile_sec) {
+    bool emitting = strcmp(o->cmd, "emit") == 0;
+    FILE *out = stdout;
+    if (emitting && !(out = fopen("/dev/null", "w"))) out = stdout;
+    tx_interp *in = tx_interp_new(out);
+    tx_jit *jit = NULL;
+    if (strcmp(o->backend, "jit") == 0) {
+        jit = tx_jit_new(o->opt, &u->diags);
+        if (!jit) {
+            tx_render_diags(stderr, &u->diags);
+            tx_interp_free(in);
+            return EXIT_RUNTIME;
+        }
+        tx_def_backend b = tx_jit_backend(jit);
+        tx_interp_set_backend(in, &b);
+        if (emitting) tx_jit_set_emit(jit, stdout, o->emit == 'l' ? TX_CG_EMIT_LLVM : TX_CG_EMIT_ASM);
+    }
+    double t0 = now_sec();
+    int rc = tx_interp_run(in, u->tir, &u->diags);
+    double run_sec = now_sec() - t0;
+    fflush(stdout);
+    tx_render_diags(stderr, &u->diags);
+    if (o->time) {
+        fprintf(stderr, "txc: front end %.3f ms, run %.3f ms (backend %s)\n", 1e3 * compile_sec, 1e3 * run_sec,
+                o->backend);
+        if (jit) {
+            tx_jit_stats st;
+            tx_jit_get_stats(jit, &st);
+            fprintf(stderr,
+                    "txc: jit: %d kernels compiled in %.3f ms, %d cache hits, %d runs taking %.3f ms, "
+                    "%d definitions left to the evaluator\n",
+                    st.ncompiled, st.compile_ms, st.ncache_hits, st.nruns, st.run_ms, st.ndeclined);
+        }
+    }
+    tx_interp_free(in);
+    tx_jit_free(jit);
+    if (out != stdout) fclose(out);
+    return rc;
+}
+
 static int cmd_file(const options *o) {
     uint32_t len = 0;
     char *text = tx_read_file(o->file, &len);
@@ -114,17 +168,10 @@ static int cmd_file(const options *o) {
     if (!ok) {
         tx_render_diags(stderr, &u.diags);
         rc = EXIT_COMPILE;
-    } else if (strcmp(o->cmd, "emit") == 0) {
+    } else if (strcmp(o->cmd, "emit") == 0 && o->emit == 't') {
         tx_tir_print(stdout, u.tir);
-    } else if (strcmp(o->cmd, "run") == 0) {
-        tx_interp *in = tx_interp_new(stdout);
-        rc = tx_interp_run(in, u.tir, &u.diags);
-        fflush(stdout);
-        tx_render_diags(stderr, &u.diags);
-        tx_interp_free(in);
-        if (o->time)
-            fprintf(stderr, "txc: compile %.3f ms, run %.3f ms (backend interp)\n",
-                    1e3 * (t1 - t0), 1e3 * (now_sec() - t1));
+    } else if (strcmp(o->cmd, "run") == 0 || strcmp(o->cmd, "emit") == 0) {
+        rc = run_unit(o, &u, t1 - t0);
     }
     tx_unit_free(&u);
     return rc;
@@ -149,8 +196,10 @@ static int txc_main(int argc, char **argv) {
         options o;
         int rc = parse_options(argc, argv, &o);
         if (rc) return rc;
-        if (strcmp(cmd, "emit") == 0 && !o.tir)
-            return usage_error("emit needs a form: %s (--llvm and --asm come with the JIT backend)", "--tir");
+        if (strcmp(cmd, "emit") == 0 && !o.emit)
+            return usage_error("emit needs a form: %s", "--tir, --llvm or --asm");
+        if (strcmp(cmd, "emit") == 0 && o.emit != 't' && strcmp(o.backend, "jit") != 0)
+            return usage_error("emit %s needs the jit backend", o.emit == 'l' ? "--llvm" : "--asm");
         return cmd_file(&o);
     }
     if (strcmp(cmd, "build") == 0 || strcmp(cmd, "plan") == 0)
@@ -161,5 +210,6 @@ static int txc_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     int rc = txc_main(argc, argv);
     txrt_fft_cleanup();   /* FFTW plans live for the process; free them once */
+    tx_cg_shutdown();
     return rc;
 }

@@ -220,6 +220,7 @@ struct tx_interp {
     int nfuncs, capfuncs;
     tx_tir_program fprog;           /* view of funcs for tx_interp_functions */
     txrt_ctx ctx;
+    tx_def_backend backend;         /* runs DEFs when set (the JIT); else we do */
 };
 
 /* One tx_interp_run: where diagnostics go and how deep the calls are. */
@@ -990,6 +991,11 @@ static void run_def(const tx_tir_stmt *def, const enode *root, int64_t *ix, txrt
     }
 }
 
+/* tx_def_backend's view of the environment. */
+static txrt_tensor *backend_get(void *ctx, const char *name) {
+    return env_get((const env *)ctx, name);
+}
+
 /* X += R elementwise (equal shapes), in X's dtype. */
 static void add_into(txrt_tensor *X, const txrt_tensor *R) {
     if (X->dtype == TXRT_F64 && R->dtype == TXRT_F64) {
@@ -1122,7 +1128,17 @@ static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
         rc = runtime_fail(r, s->span);
         goto done;
     }
-    run_def(&local, root, ix, R);
+    /* The backend (the JIT) gets the range-inferred def first; -1 means it
+     * declined and the evaluator runs it.  The tree is compiled either way:
+     * compile() is also the last bounds check of every access. */
+    int brc = -1;
+    if (r->in->backend.run_def)
+        brc = r->in->backend.run_def(r->in->backend.self, &local, R, backend_get, e, d);
+    if (brc > 0) {
+        rc = brc;
+        goto done;
+    }
+    if (brc < 0) run_def(&local, root, ix, R);
     if (old) {
         if (old->refcount > 1) {    /* shared: copy on write */
             txrt_tensor *cp = txrt_tensor_copy(&r->in->ctx, old);
@@ -2084,4 +2100,9 @@ int tx_interp_run(tx_interp *in, const tx_tir_program *p, tx_diags *d) {
     for (int k = in->globals.n - 1; k >= 0; k--)
         if (is_temp(in->globals.v[k].name)) env_remove_at(&in->globals, k);
     return rc;
+}
+
+void tx_interp_set_backend(tx_interp *in, const tx_def_backend *b) {
+    if (b) in->backend = *b;
+    else memset(&in->backend, 0, sizeof in->backend);
 }
