@@ -953,99 +953,6 @@ static void random_language_programs(void **state) {
     assert_int_equal(failures, 0);
 }
 
-/* ---- speed (TX_JIT_BENCH=1) ----------------------------------------------- */
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void bench_matmul(void **state) {
-    if (!getenv("TX_JIT_BENCH")) skip();
-    const int n = 256;
-    tenv env = { 0 };
-    tx_arena *a = tx_arena_new(0);
-    tenv_add(&env, "A", TXRT_F64, 2, (int64_t[]){ n, n }, -1, 1, 1);
-    tenv_add(&env, "B", TXRT_F64, 2, (int64_t[]){ n, n }, -1, 1, 2);
-    const char *err;
-    tx_tir_stmt *def = tdef_parse(a, "C[i,j] = A[i,k]*B[k,j]", "i:256 j:256 k:256", &err);
-    tx_jit *j = tx_jit_new(3, NULL);
-    txrt_tensor *out;
-    double t0 = now_s();
-    jit_run(j, def, &env, TXRT_F64, &out); /* compile + first run */
-    double t1 = now_s();
-    txrt_release(out);
-    int reps = 5;
-    double best = 1e9;
-    for (int r = 0; r < reps; r++) {
-        double s = now_s();
-        jit_run(j, def, &env, TXRT_F64, &out);
-        double e = now_s() - s;
-        if (e < best) best = e;
-        txrt_release(out);
-    }
-    tx_jit_stats st;
-    tx_jit_get_stats(j, &st);
-    /* the loop order a fuser would pick (stride-1 innermost), built by hand:
-     * C = 0; for i, k, j: C[i,j] = C[i,j] + A[i,k]*B[k,j] */
-    tx_lir_func *f = tx_lir_func_new(a, "C");
-    int64_t sh[2] = { n, n };
-    int bc = tx_lir_add_buf(f, "C", TXRT_F64, 2, sh, true);
-    int ba = tx_lir_add_buf(f, "A", TXRT_F64, 2, sh, false);
-    int bb = tx_lir_add_buf(f, "B", TXRT_F64, 2, sh, false);
-    int vi = tx_lir_add_var(f, "i"), vk = tx_lir_add_var(f, "k"), vj = tx_lir_add_var(f, "j");
-    int64_t c1 = 1, cn = n;
-    int ij[2] = { vi, vj }, ik[2] = { vi, vk }, kj[2] = { vk, vj };
-    int64_t rowcol[2] = { cn, c1 };
-    tx_lir_stmt *z0 = tx_lir_loop(f, &f->body, vi, 0, n);
-    tx_lir_stmt *z1 = tx_lir_loop(f, &z0->body, vj, 0, n);
-    tx_lir_store(f, &z1->body, bc, tx_lir_affine_make(f, 2, ij, rowcol, 0), tx_lir_const(f, TXRT_F64, 0, 0));
-    tx_lir_stmt *l0 = tx_lir_loop(f, &f->body, vi, 0, n);
-    tx_lir_stmt *l1 = tx_lir_loop(f, &l0->body, vk, 0, n);
-    tx_lir_stmt *l2 = tx_lir_loop(f, &l1->body, vj, 0, n);
-    tx_lir_affine oij = tx_lir_affine_make(f, 2, ij, rowcol, 0);
-    tx_lir_expr *prod = tx_lir_binary(f, TX_TOP_MUL, tx_lir_load(f, ba, tx_lir_affine_make(f, 2, ik, rowcol, 0)),
-                                      tx_lir_load(f, bb, tx_lir_affine_make(f, 2, kj, rowcol, 0)));
-    tx_lir_store(f, &l2->body, bc, oij, tx_lir_binary(f, TX_TOP_ADD, tx_lir_load(f, bc, oij), prod));
-    tx_kernel_fn kf = tx_jit_compile(j, f, NULL);
-    assert_non_null(kf);
-    txrt_tensor *o2 = tu_new_out(def, TXRT_F64);
-    void *bufs[3] = { o2->data, env.t[0]->data, env.t[1]->data };
-    double best2 = 1e9;
-    for (int r = 0; r < reps; r++) {
-        double s0 = now_s();
-        kf(bufs);
-        double e = now_s() - s0;
-        if (e < best2) best2 = e;
-    }
-    txrt_release(o2);
-    /* the oracle's naive loop nest, for comparison */
-    double *A = env.t[0]->data, *B = env.t[1]->data, *C = calloc((size_t)n * n, sizeof *C);
-    double s = now_s();
-    for (int i = 0; i < n; i++)
-        for (int jj = 0; jj < n; jj++) {
-            double acc = 0;
-            for (int k = 0; k < n; k++) acc += A[i * n + k] * B[k * n + jj];
-            C[i * n + jj] = acc;
-        }
-    double naive = now_s() - s;
-    double flops = 2.0 * n * n * n;
-    print_message("matmul 256^3: JIT %.2f GFLOP/s (%.2f ms), compile %.1f ms, %.1f ms CPU (first call %.1f ms); "
-                  "i,k,j order by hand %.2f GFLOP/s; C -O%s naive loop %.2f GFLOP/s\n",
-                  flops / best * 1e-9, best * 1e3, st.compile_ms, st.compile_cpu_ms, (t1 - t0) * 1e3, flops / best2 * 1e-9,
-#ifdef __OPTIMIZE__
-                  "N",
-#else
-                  "0",
-#endif
-                  flops / naive * 1e-9);
-    free(C);
-    tx_jit_free(j);
-    tenv_free(&env);
-    tx_arena_free(a);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(contractions, setup, teardown),
@@ -1064,7 +971,6 @@ int main(void) {
         cmocka_unit_test(programs),
         cmocka_unit_test(loop_compiles_once),
         cmocka_unit_test(random_language_programs),
-        cmocka_unit_test(bench_matmul),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
