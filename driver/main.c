@@ -3,6 +3,7 @@
  *
  *   txc run FILE.tx [--backend jit|interp] [-O0..-O3] [--time] [--threads N]
  *   txc check FILE.tx
+ *   txc plan FILE.tx [--dot] [--max-intermediate ELEMS]
  *   txc emit FILE.tx --tir | --llvm | --asm
  *   txc [repl]
  *
@@ -20,6 +21,7 @@
 #include "driver/render.h"
 #include "driver/repl.h"
 #include "ir/interp.h"
+#include "ir/plan.h"
 #include "txrt_linalg.h"
 
 #ifndef TXC_VERSION
@@ -38,7 +40,13 @@ static const char usage[] =
     "      -O0 .. -O3         LLVM optimisation level (default -O3)\n"
     "      --time             print compile and run times to stderr\n"
     "      --threads N        worker threads (accepted; kernels are single-threaded for now)\n"
+    "      --plan             print the contraction plan of each statement to stderr\n"
+    "      --no-plan          run every statement as written (no contraction planning)\n"
+    "      --max-intermediate ELEMS  cap the size of the planner's temporaries\n"
     "  check FILE.tx    parse and check only\n"
+    "  plan FILE.tx     print each contraction's order and its cost against the naive loop nest\n"
+    "      --dot              as Graphviz instead\n"
+    "      --max-intermediate ELEMS  cap the size of the planner's temporaries\n"
     "  emit FILE.tx --tir   print the tensor IR\n"
     "  emit FILE.tx --llvm  run the script and print the optimised LLVM IR of every kernel\n"
     "  emit FILE.tx --asm   the same as assembly\n"
@@ -69,6 +77,10 @@ typedef struct options {
     int emit;           /* 0 none, 't' TIR, 'l' LLVM, 'a' assembly */
     int opt;            /* -O level */
     int threads;
+    bool show_plan;     /* run --plan */
+    bool no_plan;       /* run --no-plan */
+    bool dot;           /* plan --dot */
+    double max_inter;   /* --max-intermediate, 0 = no cap */
 } options;
 
 static int parse_options(int argc, char **argv, options *o) {
@@ -83,6 +95,17 @@ static int parse_options(int argc, char **argv, options *o) {
         else if (strcmp(a, "--llvm") == 0) o->emit = 'l';
         else if (strcmp(a, "--asm") == 0) o->emit = 'a';
         else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o->opt = a[2] - '0';
+        else if (strcmp(a, "--plan") == 0) o->show_plan = true;
+        else if (strcmp(a, "--no-plan") == 0) o->no_plan = true;
+        else if (strcmp(a, "--dot") == 0) o->dot = true;
+        else if (strcmp(a, "--max-intermediate") == 0) {
+            if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (*end || !(v >= 1) || v > 9.2e18)
+                return usage_error("--max-intermediate needs a number of elements (at least 1), not '%s'", argv[i]);
+            o->max_inter = v;
+        }
         else if (strcmp(a, "--backend") == 0 || strcmp(a, "--threads") == 0) {
             if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
             const char *v = argv[++i];
@@ -109,6 +132,24 @@ static int parse_options(int argc, char **argv, options *o) {
     return EXIT_OK;
 }
 
+/* The contraction planner: statements whose sizes the checker knows are
+ * planned now (sharing temporaries across statements), the rest through
+ * the evaluator's rewriter hook when they run.  Returns the run-time
+ * planner to free, or NULL with --no-plan. */
+static tx_plan_runtime *plan_unit(const options *o, tx_unit *u, tx_interp *in) {
+    if (o->no_plan) return NULL;
+    tx_plan_opts po;
+    tx_plan_opts_default(&po);
+    po.max_intermediate = o->max_inter;
+    tx_plan_report rep = { 0 };
+    tx_plan_program(u->arena, u->tir, &po, o->show_plan ? &rep : NULL);
+    if (o->show_plan) tx_plan_print(stderr, &rep);
+    tx_plan_runtime *rt = tx_plan_runtime_new(&po, o->show_plan ? stderr : NULL, u->src);
+    tx_def_rewriter rw = tx_plan_rewriter(rt);
+    tx_interp_set_rewriter(in, &rw);
+    return rt;
+}
+
 /* Run a compiled unit on the chosen backend.  `emit --llvm/--asm` runs the
  * script too (kernels are specialised on the shapes it computes), with its
  * printed output discarded and each new kernel's code written to stdout. */
@@ -129,6 +170,7 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
         tx_interp_set_backend(in, &b);
         if (emitting) tx_jit_set_emit(jit, stdout, o->emit == 'l' ? TX_CG_EMIT_LLVM : TX_CG_EMIT_ASM);
     }
+    tx_plan_runtime *planner = plan_unit(o, u, in);
     double t0 = now_sec();
     int rc = tx_interp_run(in, u->tir, &u->diags);
     double run_sec = now_sec() - t0;
@@ -147,6 +189,7 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
         }
     }
     tx_interp_free(in);
+    tx_plan_runtime_free(planner);
     tx_jit_free(jit);
     if (out != stdout) fclose(out);
     return rc;
@@ -170,6 +213,14 @@ static int cmd_file(const options *o) {
         rc = EXIT_COMPILE;
     } else if (strcmp(o->cmd, "emit") == 0 && o->emit == 't') {
         tx_tir_print(stdout, u.tir);
+    } else if (strcmp(o->cmd, "plan") == 0) {
+        tx_plan_opts po;
+        tx_plan_opts_default(&po);
+        po.max_intermediate = o->max_inter;
+        tx_plan_report rep = { 0 };
+        tx_plan_program(u.arena, u.tir, &po, &rep);
+        if (o->dot) tx_plan_print_dot(stdout, &rep);
+        else tx_plan_print(stdout, &rep);
     } else if (strcmp(o->cmd, "run") == 0 || strcmp(o->cmd, "emit") == 0) {
         rc = run_unit(o, &u, t1 - t0);
     }
@@ -192,7 +243,8 @@ static int txc_main(int argc, char **argv) {
         if (argc > 2) return usage_error("repl takes no arguments (got '%s')", argv[2]);
         return tx_repl(stdin, stdout);
     }
-    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "emit") == 0) {
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "emit") == 0 ||
+        strcmp(cmd, "plan") == 0) {
         options o;
         int rc = parse_options(argc, argv, &o);
         if (rc) return rc;
@@ -202,7 +254,7 @@ static int txc_main(int argc, char **argv) {
             return usage_error("emit %s needs the jit backend", o.emit == 'l' ? "--llvm" : "--asm");
         return cmd_file(&o);
     }
-    if (strcmp(cmd, "build") == 0 || strcmp(cmd, "plan") == 0)
+    if (strcmp(cmd, "build") == 0)
         return usage_error("'%s' is not available yet in this version of txc", cmd);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -765,7 +765,8 @@ dim_list
                 tx_hint(P->diags, g, "sizes in a signature are names (n) or whole numbers (3)");
                 $$.bad = true;
             }
-            tx_ast_dim d = { NULL, (long long)$1, @1 };
+            /* a refused size is stored as 0: converting a huge double is undefined */
+            tx_ast_dim d = { NULL, $$.bad ? 0 : (long long)$1, @1 };
             list_push(P, &$$, &d, sizeof d);
         }
     | dim_list COMMA NAME
@@ -786,7 +787,8 @@ dim_list
                 tx_hint(P->diags, g, "sizes in a signature are names (n) or whole numbers (3)");
                 $$.bad = true;
             }
-            tx_ast_dim d = { NULL, (long long)$3, @3 };
+            /* a refused size is stored as 0: converting a huge double is undefined */
+            tx_ast_dim d = { NULL, $$.bad ? 0 : (long long)$3, @3 };
             list_push(P, &$$, &d, sizeof d);
         }
     ;

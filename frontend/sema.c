@@ -512,8 +512,12 @@ static void check_sub(sema *s, ictx *cx, tx_ast_expr *e) {
     if (!e) return;
     switch (e->kind) {
     case TX_AST_NUM:
-        if (e->num != floor(e->num) || fabs(e->num) > 9.0e15)
+        if (e->num != floor(e->num))
             tx_error(s->d, e->span, "subscript %g is not a whole number", e->num);
+        else if (fabs(e->num) > 9007199254740992.0) { /* 2^53, as ir/lower.c */
+            tx_diag *g = tx_error(s->d, e->span, "subscript constant or coefficient is too large (the limit is 2^53)");
+            tx_hint(s->d, g, "subscripts must address elements of a tensor that fits in memory");
+        }
         return;
     case TX_AST_NAME: {
         if (cx_has(cx, e->name)) {
@@ -1043,6 +1047,10 @@ static void check_let(sema *s, tx_ast_stmt *st) {
     push_binding(s, id->name, TX_SYM_LET, id->span);
 }
 
+/* Deepest nesting of for loops in one unit (a script or a def body): far
+ * beyond real programs, and it keeps the checker's per-loop fixpoint cheap. */
+#define MAX_LOOP_NESTING 32
+
 static void check_for(sema *s, tx_ast_stmt *st) {
     check_value(s, st->lo);
     check_value(s, st->hi);
@@ -1068,7 +1076,14 @@ static void check_for(sema *s, tx_ast_stmt *st) {
     }
     int save_ids = s->nids;
     s->loop_depth++;
-    check_stmts(s, st->body, st->nbody);
+    if (s->loop_depth == MAX_LOOP_NESTING + 1) {
+        /* once, at the first loop too deep; its body is not checked */
+        tx_diag *g = tx_error(s->d, st->var.span, "for loops nested too deeply (more than %d levels)",
+                              MAX_LOOP_NESTING);
+        tx_hint(s->d, g, "move the inner loops into a def");
+    } else if (s->loop_depth <= MAX_LOOP_NESTING) {
+        check_stmts(s, st->body, st->nbody);
+    }
     s->loop_depth--;
     s->nids = save_ids;
     if (var_at >= 0) s->b[var_at].kind = TX_SYM_NONE; /* names bound in the body stay visible */

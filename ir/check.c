@@ -1552,8 +1552,8 @@ static int whole_arg(cctx *c, const char *what, const tx_tir_expr *e, int k, boo
         c->ok = false;
         return -1;
     }
-    if (fabs(v) > 4.6e18) {
-        err(c->d, e->span, "%s: %s %s is too large", c->bn, what, num_str(nb, sizeof nb, v));
+    if (fabs(v) > 9007199254740992.0) { /* 2^53, as ir/interp.c */
+        err(c->d, e->span, "%s: %s %s is too large (the limit is 2^53)", c->bn, what, num_str(nb, sizeof nb, v));
         c->ok = false;
         return -1;
     }
@@ -2349,6 +2349,10 @@ static int loop_bound(env *e, const tx_tir_expr *x, tx_diags *d, double *out) {
         err(d, x->span, "a loop bound must be a whole number, got %s", num_str(nb, sizeof nb, vi.value));
         return -1;
     }
+    if (fabs(vi.value) > 9007199254740992.0) { /* 2^53: same words as ir/interp.c */
+        err(d, x->span, "a loop bound must be at most 2^53 in magnitude, got %s", num_str(nb, sizeof nb, vi.value));
+        return -1;
+    }
     *out = vi.value;
     return 1;
 }
@@ -2445,6 +2449,12 @@ static void check_stmts(checker *ck, env *e, tx_tir_stmt **body, int n, tx_diags
 /* A def body with its parameters typed from the signature (size names
  * unknown), and its results checked against their annotations. */
 static void check_func(checker *ck, const tx_tir_func *fn, tx_diags *d) {
+    for (int k = 0; k < fn->nparams + fn->nresults; k++) {
+        const tx_tir_param *p = k < fn->nparams ? &fn->params[k] : &fn->results[k - fn->nparams];
+        if (p->ndims > TXRT_MAX_RANK)
+            err(d, p->span, "%s: %s %s has %d axes; the limit is %d", fn->name,
+                k < fn->nparams ? "parameter" : "result", p->name, p->ndims, TXRT_MAX_RANK);
+    }
     env e = { NULL, 0, 0, NULL };
     for (int k = 0; k < fn->nsizes; k++) env_set(&e, fn->sizes[k], vi_of(ty_make(TXRT_F64, 0)));
     for (int k = 0; k < fn->nparams; k++) {

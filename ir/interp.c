@@ -76,6 +76,10 @@ enum { RC_OK = 0, RC_COMPILE = 1, RC_RUNTIME = 3, RC_RETURN = 4 };
 #define MAX_CALL_DEPTH 200
 /* Largest trip count of one for loop. */
 #define MAX_TRIPS ((int64_t)1 << 31)
+/* Most innermost evaluations one definition may take (about 1.1e15: days of
+ * work even as generated code); beyond it the run stops with an error
+ * instead of appearing to hang. */
+#define MAX_WORK 1125899906842624.0 /* 2^50 */
 
 typedef double _Complex zval;
 
@@ -221,6 +225,7 @@ struct tx_interp {
     tx_tir_program fprog;           /* view of funcs for tx_interp_functions */
     txrt_ctx ctx;
     tx_def_backend backend;         /* runs DEFs when set (the JIT); else we do */
+    tx_def_rewriter rewriter;       /* replaces DEFs when set (the planner) */
 };
 
 /* One tx_interp_run: where diagnostics go and how deep the calls are. */
@@ -228,6 +233,8 @@ typedef struct run {
     tx_interp *in;
     tx_diags *d;
     int depth;
+    bool no_rewrite;                /* running a rewriter's replacement */
+    double trips;                   /* iterations of the enclosing for loops, multiplied (0 = none) */
 } run;
 
 tx_interp *tx_interp_new(FILE *out) {
@@ -1012,6 +1019,26 @@ static void add_into(txrt_tensor *X, const txrt_tensor *R) {
     }
 }
 
+/* How many times the naive loop nest evaluates the leaves of e, per output
+ * element: a reduction multiplies its body's work by its iteration count.
+ * In double, so that no size can overflow it. */
+static double work_of(const tx_tir_stmt *def, const tx_tir_expr *e, int depth) {
+    if (!e || depth > 10000) return 1;
+    double w = 1;
+    if (e->a) w += work_of(def, e->a, depth + 1);
+    if (e->b) w += work_of(def, e->b, depth + 1);
+    if (e->c) w += work_of(def, e->c, depth + 1);
+    if (e->kind == TX_TIR_REDUCE) {
+        double n = 1;
+        for (int k = 0; k < e->nidx; k++) {
+            int id = e->idx[k];
+            if (id >= 0 && id < def->nindices && def->indices[id].extent >= 0) n *= (double)def->indices[id].extent;
+        }
+        w *= n;
+    }
+    return w;
+}
+
 static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
     tx_diags *d = r->d;
     char sa[256], sb[256];
@@ -1080,6 +1107,29 @@ static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
         if (!tx_tir_def_type(&plain, &lk, &ty, d)) goto done;
     }
 
+    /* The contraction planner (tx_interp_set_rewriter) may replace the def,
+     * now that its sizes are known, by a list of defs: pairwise contractions
+     * into temporaries, then one writing s->out.  They run here in order,
+     * not rewritten again, and their temporaries are dropped afterwards. */
+    if (r->in->rewriter.rewrite && !s->ellipsis && !r->no_rewrite) {
+        tx_arena *ra = tx_arena_new(0);
+        tx_tir_stmt **list = NULL;
+        int nlist = 0;
+        int wrc = r->in->rewriter.rewrite(r->in->rewriter.self, &local, ra, &list, &nlist, d);
+        if (wrc == 0 && nlist > 0) {
+            r->no_rewrite = true;
+            rc = RC_OK;
+            for (int q = 0; q < nlist && rc == RC_OK; q++) rc = exec_def(r, e, list[q]);
+            r->no_rewrite = false;
+            for (int q = 0; q < nlist - 1; q++)
+                if (is_temp(list[q]->out)) env_remove(e, list[q]->out);
+        } else if (wrc > 0) {
+            rc = wrc;
+        }
+        tx_arena_free(ra);
+        if ((wrc == 0 && nlist > 0) || wrc > 0) goto done;
+    }
+
     bound = xcalloc((size_t)local.nindices + 1, 1);
     ix = xcalloc((size_t)local.nindices + 1, sizeof *ix);
     int64_t shape[TXRT_MAX_RANK];
@@ -1127,6 +1177,20 @@ static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
     if (!R) {
         rc = runtime_fail(r, s->span);
         goto done;
+    }
+    /* after the allocation, whose error says more when the output is too big */
+    {
+        double work = work_of(&local, local.rhs, 0);
+        for (int k = 0; k < local.nout; k++) work *= (double)shape[k];
+        if (work > MAX_WORK) {
+            bool temp = s->out && s->out[0] == '%';
+            tx_diag *g = tx_runtime_error(d, s->span,
+                                          "computing %s%s%s would take about %.2g steps; the limit is 2^50 (about 1.1e+15)",
+                                          temp ? "this expression" : "'", temp ? "" : s->out, temp ? "" : "'", work);
+            tx_hint(d, g, "reduce the sizes, or split the computation into smaller statements");
+            rc = RC_RUNTIME;
+            goto done;
+        }
     }
     /* The backend (the JIT) gets the range-inferred def first; -1 means it
      * declined and the evaluator runs it.  The tree is compiled either way:
@@ -1273,8 +1337,12 @@ static bool arg_number(run *r, const argval *a, const char *fn, double *re, doub
 static bool arg_whole(run *r, const argval *a, const char *fn, const char *what, int64_t *out) {
     double v;
     if (!arg_number(r, a, fn, &v, NULL)) return false;
-    if (!(v == floor(v)) || fabs(v) > 9007199254740992.0) {
+    if (!(v == floor(v))) {
         tx_error(r->d, a->span, "%s of '%s' must be a whole number, got %.17g", what, fn, v);
+        return false;
+    }
+    if (fabs(v) > 9007199254740992.0) { /* 2^53, as ir/check.c */
+        tx_error(r->d, a->span, "%s of '%s' must be at most 2^53 in magnitude, got %.17g", what, fn, v);
         return false;
     }
     *out = (int64_t)v;
@@ -1986,9 +2054,13 @@ static int loop_bound(run *r, env *e, const tx_tir_expr *x, int64_t *out) {
     int rc = eval_scalar(r, e, x, &z, &cz);
     if (rc) return rc;
     double v = creal(z);
-    if (cimag(z) != 0 || v != floor(v) || fabs(v) > 9007199254740992.0) {
+    if (cimag(z) != 0 || v != floor(v)) {
         tx_error(r->d, x->span, "a loop bound must be a whole number, got %.17g%s", v,
                  cimag(z) != 0 ? " (complex)" : "");
+        return RC_COMPILE;
+    }
+    if (fabs(v) > 9007199254740992.0) { /* same words as ir/check.c */
+        tx_error(r->d, x->span, "a loop bound must be at most 2^53 in magnitude, got %.17g", v);
         return RC_COMPILE;
     }
     *out = (int64_t)v;
@@ -2006,6 +2078,16 @@ static int exec_for(run *r, env *e, const tx_tir_stmt *s) {
         tx_runtime_error(r->d, s->span, "this loop would run %lld times; the limit is 2^31", (long long)(hi - lo));
         return RC_RUNTIME;
     }
+    /* nested loops multiply: the limit holds for all of them together */
+    double outer = r->trips > 0 ? r->trips : 1;
+    double total = outer * (double)(hi > lo ? hi - lo : 0);
+    if (total > (double)MAX_TRIPS) {
+        tx_runtime_error(r->d, s->span, "with its enclosing loops, this loop would run %.0f times; the limit is 2^31",
+                         total);
+        return RC_RUNTIME;
+    }
+    double saved_trips = r->trips;
+    r->trips = total;
     txrt_tensor *shadowed = env_get(e, s->var);
     if (shadowed) txrt_retain(shadowed);
     rc = RC_OK;
@@ -2022,6 +2104,7 @@ static int exec_for(run *r, env *e, const tx_tir_stmt *s) {
         }
         rc = exec_stmts(r, e, s->body, s->nbody);
     }
+    r->trips = saved_trips;
     if (shadowed) env_put(e, s->var, shadowed);
     else env_remove(e, s->var);
     return rc;
@@ -2092,7 +2175,7 @@ int tx_interp_run(tx_interp *in, const tx_tir_program *p, tx_diags *d) {
     if (!p) return RC_OK;
     for (int k = 0; k < p->nfuncs; k++) register_func(in, p->funcs[k], p->src);
     if (p->ntemps > in->fprog.ntemps) in->fprog.ntemps = p->ntemps;  /* lowering numbers on from here */
-    run r = { in, d, 0 };
+    run r = { in, d, 0, false, 0 };
     txrt_clear_error(&in->ctx);
     int rc = exec_stmts(&r, &in->globals, p->stmts, p->nstmts);
     if (rc == RC_RETURN) rc = RC_OK;
@@ -2105,4 +2188,9 @@ int tx_interp_run(tx_interp *in, const tx_tir_program *p, tx_diags *d) {
 void tx_interp_set_backend(tx_interp *in, const tx_def_backend *b) {
     if (b) in->backend = *b;
     else memset(&in->backend, 0, sizeof in->backend);
+}
+
+void tx_interp_set_rewriter(tx_interp *in, const tx_def_rewriter *rw) {
+    if (rw) in->rewriter = *rw;
+    else memset(&in->rewriter, 0, sizeof in->rewriter);
 }

@@ -60,6 +60,24 @@ typedef struct tx_def_backend {
 /* Install (or with NULL remove) a DEF backend. */
 void tx_interp_set_backend(tx_interp *in, const tx_def_backend *b);
 
+/* (added by the plan helper) A DEF rewriter (the contraction planner plugs
+ * in here, ir/plan.h).  The evaluator calls rewrite for every ordinary DEF
+ * right after range inference and typing (ellipsis defs excluded;
+ * indices[k].lo/extent known), before anything is allocated.  It may put
+ * in *out / *nout statements allocated in `scratch` to run instead: DEFs
+ * executed in order, without being rewritten again; the last one writes
+ * def->out (with def->accumulate), the others write compiler temporaries
+ * ("%..." names) that the evaluator drops once the list has run.  Return 0
+ * to replace, -1 to run def as it is, or 1/3 after adding a diagnostic. */
+typedef struct tx_def_rewriter {
+    int (*rewrite)(void *self, const tx_tir_stmt *def, tx_arena *scratch,
+                   tx_tir_stmt ***out, int *nout, tx_diags *d);
+    void *self;
+} tx_def_rewriter;
+
+/* Install (or with NULL remove) a DEF rewriter. */
+void tx_interp_set_rewriter(tx_interp *in, const tx_def_rewriter *rw);
+
 /* The functions registered so far (persist across runs). */
 const tx_tir_program *tx_interp_functions(tx_interp *in);
 

@@ -358,11 +358,19 @@ typedef struct lin {
 
 static const char affine_msg[] = "subscript must be affine in the indices with integer coefficients, e.g. X[2*i+k-1]";
 
-static void lin_term(lw *L, lin *l, int id, int64_t c) {
+/* Subscript constants and coefficients stay within +-2^53 (the whole numbers
+ * a double holds exactly), so every sum, difference and negation below is
+ * exact in int64 and later passes can scale them without overflow. */
+#define SUB_LIMIT 9007199254740992LL
+
+static bool sub_fits(int64_t v) { return v >= -SUB_LIMIT && v <= SUB_LIMIT; }
+
+/* Add c*index(id) to l; false when a coefficient leaves the limit. */
+static bool lin_term(lw *L, lin *l, int id, int64_t c) {
     for (int i = 0; i < l->n; i++)
         if (l->ids[i] == id) {
             l->coef[i] += c;
-            return;
+            return sub_fits(l->coef[i]);
         }
     if (l->n == l->cap) {
         int nc = l->cap ? 2 * l->cap : 4;
@@ -373,16 +381,18 @@ static void lin_term(lw *L, lin *l, int id, int64_t c) {
     l->ids[l->n] = id;
     l->coef[l->n] = c;
     l->n++;
+    return sub_fits(c);
 }
 
 static bool whole_number(double v, int64_t *out) {
-    if (!isfinite(v) || v != floor(v) || fabs(v) > 4.0e15) return false;
+    if (!isfinite(v) || v != floor(v) || fabs(v) > (double)SUB_LIMIT) return false;
     *out = (int64_t)v;
     return true;
 }
 
 static bool too_large(lw *L, tx_span at) {
-    tx_error(L->d, at, "subscript constant is too large");
+    tx_diag *g = tx_error(L->d, at, "subscript constant or coefficient is too large (the limit is 2^53)");
+    tx_hint(L->d, g, "subscripts must address elements of a tensor that fits in memory");
     return false;
 }
 
@@ -393,6 +403,7 @@ static bool affine(lw *L, ixc *x, const tx_ast_expr *e, lin *out) {
     switch (e->kind) {
     case TX_AST_NUM:
         if (!whole_number(e->num, &out->c0)) {
+            if (isfinite(e->num) && e->num == floor(e->num)) return too_large(L, e->span);
             tx_error(L->d, e->span, "subscript %g is not a whole number", e->num);
             return false;
         }
@@ -405,11 +416,12 @@ static bool affine(lw *L, ixc *x, const tx_ast_expr *e, lin *out) {
                 return false;
             }
             lin_term(L, out, id, 1);
-            return true;
+            return true; /* coefficient 1: always within the limit */
         }
         double v;
         if (e->sym == TX_SYM_LET && let_value(L, e->name, &v)) {
             if (whole_number(v, &out->c0)) return true;
+            if (isfinite(v) && v == floor(v)) return too_large(L, e->span);
             tx_error(L->d, e->span, "subscript uses let '%s' = %g, which is not a whole number", e->name, v);
             return false;
         }
@@ -422,7 +434,7 @@ static bool affine(lw *L, ixc *x, const tx_ast_expr *e, lin *out) {
     case TX_AST_UNARY: {
         if (e->op != TX_OP_NEG && e->op != TX_OP_PLUS) break;
         if (!affine(L, x, e->a, out)) return false;
-        if (e->op == TX_OP_NEG) {
+        if (e->op == TX_OP_NEG) { /* exact: values are within +-2^53 */
             out->c0 = -out->c0;
             for (int i = 0; i < out->n; i++) out->coef[i] = -out->coef[i];
         }
@@ -436,8 +448,10 @@ static bool affine(lw *L, ixc *x, const tx_ast_expr *e, lin *out) {
         if (e->op == TX_OP_ADD || e->op == TX_OP_SUB) {
             int64_t sg = e->op == TX_OP_ADD ? 1 : -1;
             *out = a;
-            for (int i = 0; i < b.n; i++) lin_term(L, out, b.ids[i], sg * b.coef[i]);
-            if (__builtin_add_overflow(out->c0, sg * b.c0, &out->c0)) return too_large(L, e->span);
+            for (int i = 0; i < b.n; i++)
+                if (!lin_term(L, out, b.ids[i], sg * b.coef[i])) return too_large(L, e->span);
+            out->c0 += sg * b.c0;
+            if (!sub_fits(out->c0)) return too_large(L, e->span);
             return true;
         }
         if (e->op == TX_OP_MUL) {
@@ -446,8 +460,9 @@ static bool affine(lw *L, ixc *x, const tx_ast_expr *e, lin *out) {
             int64_t k = a.n > 0 ? b.c0 : a.c0;
             *out = *v;
             for (int i = 0; i < out->n; i++)
-                if (__builtin_mul_overflow(out->coef[i], k, &out->coef[i])) return too_large(L, e->span);
-            if (__builtin_mul_overflow(out->c0, k, &out->c0)) return too_large(L, e->span);
+                if (__builtin_mul_overflow(out->coef[i], k, &out->coef[i]) || !sub_fits(out->coef[i]))
+                    return too_large(L, e->span);
+            if (__builtin_mul_overflow(out->c0, k, &out->c0) || !sub_fits(out->c0)) return too_large(L, e->span);
             return true;
         }
         /* DIV: only of constants that divide exactly */

@@ -2,7 +2,7 @@
 # Install the Debian packages txc needs, if any are missing.  As root this
 # runs apt-get; otherwise it prints the exact command to run.
 set -e
-PKGS="cmake make gcc llvm-19-dev flex bison libopenblas-dev liblapacke-dev libfftw3-dev libcmocka-dev libedit-dev pkg-config python3-numpy"
+PKGS="cmake make gcc llvm-19-dev flex bison libopenblas-dev liblapacke-dev libfftw3-dev libcmocka-dev libedit-dev pkg-config python3-numpy tmux"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
