@@ -1,39 +1,47 @@
 /*
  * plan.c -- the contraction planner (see ir/plan.h for what it does).
  *
- * The file has three layers:
- *
  *  1. The order search on an abstract network (tx_plan_search).  Terms are
  *     index sets held as 128-bit masks.  A subset S of terms, contracted
  *     together, keeps res(S) = idx(S) & (idx(outside S) | out): an index
  *     is summed in the first step after which nothing else needs it.  A
  *     step joining A and B costs prod(extents of res(A) | res(B)).  Up to
  *     dp_max terms the search is exact: best(S) = min over splits of
- *     best(A) + best(B) + step(A, B), visiting every submask, with ties
- *     going to the smaller largest intermediate and a cap making subsets
- *     whose result is too big infeasible.  Beyond that: greedy (cheapest
- *     step first, connected pairs before outer products), random-greedy
- *     restarts, then local search that re-solves windows of up to 8
+ *     best(A) + best(B) + step(A, B), visiting every submask (outer
+ *     products included, so it equals a search over all trees), ties going
+ *     to the smaller largest intermediate, a cap making subsets whose
+ *     result is too big infeasible.  Beyond that: greedy (cheapest step
+ *     first, connected pairs before outer products), random-greedy
+ *     restarts, then a local search that re-solves windows of up to 8
  *     operands of the best tree exactly, all within a time budget.
  *
- *  2. Planning one DEF (tx_plan_def).  The right-hand side is rewritten
+ *  2. The BLAS shape of a pairwise DEF (tx_plan_classify).
+ *
+ *  3. Planning one DEF (tx_plan_def).  The right-hand side is rewritten
  *     bottom-up by rewrite(): a product-sum (a tree of *, /, unary - and
  *     sum[...] over other expressions) is flattened into a network of
  *     factors; non-linear subexpressions are opaque leaves whose own
  *     reductions are rewritten first; a reduction whose free indices are
  *     fewer than those of the loops around it is computed once into a
- *     temporary.  A network is then simplified (deltas substituted,
- *     private indices summed first, index-free factors hoisted), searched,
- *     and emitted as DEFs, one per pairwise step.  Generated DEFs declare
- *     every index's size, so their ranges never depend on what was split
- *     off.  Temporaries go through a memo keyed by a canonical text of the
- *     step (indices renamed by first appearance), so an identical step is
- *     computed once.  Finally the loop-nest FLOPs of the replacement are
- *     compared with the original's; the statement is rewritten only when
- *     that is a gain.
+ *     temporary (hoist()).  plan_network() then substitutes deltas, sums
+ *     private indices out of their factor, searches, and emits one DEF per
+ *     pairwise step: results are laid out top-down in the order their
+ *     consumer loops over them (unit stride in the loop nests that read
+ *     them), leaves are computed into temporaries when they are smaller
+ *     than the step that reads them, and factors that do not depend on the
+ *     last step's sums are applied after it (unless that step is a plain
+ *     BLAS product, which stays one).  Generated DEFs declare every
+ *     index's size, so their ranges never depend on what was split off.
+ *     Temporaries go through a memo keyed by a canonical text of their
+ *     right-hand side (indices renamed by first appearance), so an
+ *     identical step is computed once.  Finally the loop-nest FLOPs of the
+ *     replacement are compared with the original's; the statement is
+ *     rewritten only when that is a gain.
  *
- *  3. Whole programs (tx_plan_program, with the sizes the checker left in
- *     each DEF) and the run-time rewriter for the evaluator.
+ *  4. Whole programs (tx_plan_program, with the sizes the checker left in
+ *     each DEF; one memo per unit, killed entry by entry as statements
+ *     assign the variables it read) and
+ *  5. the run-time rewriter the evaluator calls with concrete sizes.
  *
  * Everything is allocated in the caller's arena except the search's
  * scratch tables.  Nothing here prints.
@@ -848,6 +856,7 @@ typedef struct pctx {
     int depth;
     int nleaf;               /* leaves named L1, L2, ... */
     int rank_of[MAXIX];      /* ids in the statement's loop order: outputs, then the rest */
+    bool report;             /* build the texts of the report */
 } pctx;
 
 static bool fail(pctx *c, const char *why) {
@@ -1217,12 +1226,25 @@ static const char *temp_sig(pctx *c, const tx_tir_expr *rhs, imask oset, canon *
 
 /* Compute rhs into a temporary with axes oids (or reuse an identical one);
  * returns the access that reads it (ids of the DEF).  *reused tells which. */
+static tx_tir_expr *emit_temp_sig(pctx *c, const int *oids, int nout, const tx_tir_expr *rhs, const char *sig,
+                                  canon *kp, bool *reused, const char **name_out);
+
 static tx_tir_expr *emit_temp(pctx *c, const int *oids, int nout, const tx_tir_expr *rhs, bool *reused,
                               const char **name_out) {
     imask oset = 0;
     for (int k = 0; k < nout; k++) oset |= bit(oids[k]);
     canon k;
     const char *sig = temp_sig(c, rhs, oset, &k);
+    return emit_temp_sig(c, oids, nout, rhs, sig, &k, reused, name_out);
+}
+
+/* The same with the canonical text given (sig and kp from temp_sig of an
+ * expression equal to rhs up to the order of a product's operands). */
+static tx_tir_expr *emit_temp_sig(pctx *c, const int *oids, int nout, const tx_tir_expr *rhs, const char *sig,
+                                  canon *kp, bool *reused, const char **name_out) {
+    imask oset = 0;
+    for (int j = 0; j < nout; j++) oset |= bit(oids[j]);
+    canon k = *kp;
     memo_ent *hit = memo_find(c->memo, sig);
     if (hit) {
         int ids[MAXIX];
@@ -1268,7 +1290,9 @@ static void put_ids(pctx *c, sbuf *b, const int *ids, int n, bool letters) {
     }
 }
 
-static const char *expr_text(pctx *c, const tx_tir_expr *e) { return tx_tir_expr_str(c->a, e, c->def); }
+static const char *expr_text(pctx *c, const tx_tir_expr *e) {
+    return c->report ? tx_tir_expr_str(c->a, e, c->def) : "";
+}
 
 /* ---- networks ---- */
 
@@ -1381,9 +1405,11 @@ static int rank_order(pctx *c, imask m, int *ids) {
     return n;
 }
 
-/* Compute e (free indices F) once into a temporary and read it. */
 static tx_plan_contraction *new_contr(pctx *c);
 
+/* Compute the reduction e (free indices F, fewer than the loops around it)
+ * once into a temporary and read it; NULL when the temporary would break
+ * the cap (e then stays where it is). */
 static tx_tir_expr *hoist(pctx *c, const tx_tir_expr *e, imask F, bool network) {
     int ids[MAXIX];
     int n = rank_order(c, F, ids);
@@ -1546,6 +1572,7 @@ static tx_tir_expr *step_rhs(pctx *c, const opnd *L, const opnd *R, const int *s
 
 /* einsum text of a step */
 static const char *einsum_of(pctx *c, const opnd *L, const opnd *R, const int *rids, int nr, bool letters) {
+    if (!c->report) return "";
     sbuf b = { 0 };
     if (!letters) sb_put(&b, "[");
     if (L->inv) sb_put(&b, "1/");
@@ -1560,6 +1587,7 @@ static const char *einsum_of(pctx *c, const opnd *L, const opnd *R, const int *r
 }
 
 static const char *roles_text(pctx *c, const tx_plan_gemm *g, const tx_tir_stmt *s) {
+    if (!c->report) return NULL;
     if (g->kind == TX_PLAN_LOOP) return NULL;
     sbuf b = { 0 };
     const int *arr[4] = { g->batch, g->contract, g->left, g->right };
@@ -1721,10 +1749,10 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
         f->text = f->inv ? tx_arena_printf(c->a, "1/%s", t) : t;
         if (f->access) f->sname = f->inv ? tx_arena_printf(c->a, "1/%s", f->e->var) : f->e->var;
         else f->sname = tx_arena_printf(c->a, "%sL%d", f->inv ? "1/" : "", ++c->nleaf);
-        K->factors[k] = f->access ? f->text : tx_arena_printf(c->a, "%s = %s", f->sname, f->text);
+        K->factors[k] = !c->report || f->access ? f->text : tx_arena_printf(c->a, "%s = %s", f->sname, f->text);
         K->fnames[k] = f->sname;
     }
-    {
+    if (c->report) {
         sbuf b = { 0 };
         for (int k = 0; k < n.nf; k++) {
             int ids[MAXIX], m = 0;
@@ -1890,26 +1918,28 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
             ops[v].e = step_rhs(c, L, R, sord[v], nsord[v]);
             ops[v].fac = -1;
             /* its BLAS shape, as if it were a DEF of its own */
-            tx_tir_stmt *probe = make_def(c, "(final)", oorder, noorder, ops[v].e, false, false);
-            tx_plan_classify(probe, &st->gemm);
-            st->roles = roles_text(c, &st->gemm, probe);
+            if (c->report) {
+                tx_tir_stmt *probe = make_def(c, "(final)", oorder, noorder, ops[v].e, false, false);
+                tx_plan_classify(probe, &st->gemm);
+                st->roles = roles_text(c, &st->gemm, probe);
+            }
             if (nfolded) st->gemm.blas = false;
             break;
         }
-        /* the orientation whose canonical text is smaller, so identical steps meet */
+        /* identical steps meet under the smaller canonical text of the two
+         * operand orders; the step itself keeps the tree's order */
         tx_tir_expr *r1 = step_rhs(c, L, R, sord[v], nsord[v]), *r2 = step_rhs(c, R, L, sord[v], nsord[v]);
         canon k1, k2;
         const char *s1 = temp_sig(c, r1, res[v], &k1), *s2 = temp_sig(c, r2, res[v], &k2);
         bool swap = strcmp(s2, s1) < 0;
         const char *nm;
         bool reused;
-        ops[v].e = emit_temp(c, ord[v], nord[v], swap ? r2 : r1, &reused, &nm);
+        ops[v].e = emit_temp_sig(c, ord[v], nord[v], r1, swap ? s2 : s1, swap ? &k2 : &k1, &reused, &nm);
         ops[v].inv = false;
         ops[v].mask = res[v];
         ops[v].fac = -1;
         opnd_order(&ops[v]);
-        st->einsum = swap ? einsum_of(c, R, L, ops[v].order, ops[v].n, letters)
-                          : einsum_of(c, L, R, ops[v].order, ops[v].n, letters);
+        st->einsum = einsum_of(c, L, R, ops[v].order, ops[v].n, letters);
         {
             sbuf b = { 0 };
             sb_printf(&b, "%s[", nm);
@@ -1990,6 +2020,21 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
 
 /* ---- the statement ---- */
 
+/* Indices subscripting plainly (X[i]) and shifted on their own (X[i+1], X[2*i]). */
+static void subscript_uses(const tx_tir_expr *e, imask *plain, imask *shifted) {
+    if (!e) return;
+    if (e->kind == TX_TIR_ACCESS)
+        for (int k = 0; k < e->nsubs; k++) {
+            const tx_tir_affine *s = &e->subs[k];
+            if (s->nterms != 1 || s->idx[0] < 0 || s->idx[0] >= MAXIX) continue;
+            if (s->coef[0] == 1 && s->c0 == 0) *plain |= bit(s->idx[0]);
+            else *shifted |= bit(s->idx[0]);
+        }
+    subscript_uses(e->a, plain, shifted);
+    subscript_uses(e->b, plain, shifted);
+    subscript_uses(e->c, plain, shifted);
+}
+
 static bool def_has_network(const tx_tir_expr *e) {
     if (!e) return false;
     bool prodsum = (e->kind == TX_TIR_REDUCE && e->redop == TX_RED_SUM) ||
@@ -2005,8 +2050,8 @@ static bool def_has_network(const tx_tir_expr *e) {
     return def_has_network(e->a) || def_has_network(e->b) || def_has_network(e->c);
 }
 
-tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opts *o, tx_plan_memo *memo,
-                          const char *prefix, int *counter) {
+static tx_plan_stmt *plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opts *o, tx_plan_memo *memo,
+                              const char *prefix, int *counter, bool report) {
     tx_plan_opts dflt;
     if (!o) {
         tx_plan_opts_default(&dflt);
@@ -2017,9 +2062,11 @@ tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opt
     ps->span = def ? def->span : (tx_span){ 0, 0 };
     ps->status = TX_PLAN_NONE;
     if (!def || def->kind != TX_TIR_DEF || def->ellipsis || !def->rhs || !def_has_network(def->rhs)) return ps;
-    ps->text = tx_tir_stmt_str(a, def, NULL);
-    size_t tl = strlen(ps->text);
-    if (tl && ps->text[tl - 1] == '\n') ((char *)ps->text)[tl - 1] = 0;
+    if (report) {
+        ps->text = tx_tir_stmt_str(a, def, NULL);
+        size_t tl = strlen(ps->text);
+        if (tl && ps->text[tl - 1] == '\n') ((char *)ps->text)[tl - 1] = 0;
+    }
     if (def->nindices > MAXIX) {
         ps->status = TX_PLAN_UNSUPPORTED;
         ps->reason = "more than 128 indices in one statement";
@@ -2030,6 +2077,7 @@ tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opt
     c.a = a;
     c.def = def;
     c.o = o;
+    c.report = report;
     c.prefix = prefix ? prefix : "%p";
     int local_counter = 0;
     c.counter = counter ? counter : &local_counter;
@@ -2037,12 +2085,18 @@ tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opt
     c.memo_mark = c.memo->n;
     c.nix = def->nindices;
     for (int k = 0; k < def->nindices; k++) {
-        const tx_tir_index *x = &def->indices[k];
-        if (x->extent < 0) {
+        if (def->indices[k].extent < 0) {
             ps->status = TX_PLAN_UNKNOWN;
             ps->reason = "sizes unknown until run time";
             return ps;
         }
+        c.ext[k] = (double)def->indices[k].extent;
+    }
+    imask outset = 0;
+    for (int k = 0; k < def->nout; k++) outset |= bit(def->out_idx[k]);
+    ps->naive_flops = ps->planned_flops = flops_of(def->rhs, outset, c.ext);
+    for (int k = 0; k < def->nindices; k++) {
+        const tx_tir_index *x = &def->indices[k];
         if (x->lo != 0) {
             ps->status = TX_PLAN_UNSUPPORTED;
             ps->reason = tx_arena_printf(a, "index '%s' starts at %lld (a shifted range): left as a loop nest",
@@ -2054,10 +2108,22 @@ tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opt
             ps->reason = "empty: nothing to compute";
             return ps;
         }
-        c.ext[k] = (double)x->extent;
     }
-    imask outset = 0;
-    for (int k = 0; k < def->nout; k++) outset |= bit(def->out_idx[k]);
+    {
+        /* An index used both plainly (W[i]) and shifted on its own (Q[i+1])
+         * may have been narrowed below W's size by the "valid" rule; split
+         * apart, the two uses would disagree about its range. */
+        imask plain = 0, shifted = 0;
+        subscript_uses(def->rhs, &plain, &shifted);
+        imask both = plain & shifted;
+        if (both) {
+            ps->status = TX_PLAN_UNSUPPORTED;
+            ps->reason = tx_arena_printf(a, "index '%s' is used both plainly and shifted, so its range is the "
+                                         "valid part of a stencil: left as a loop nest",
+                                         def->indices[lowbit(both)].name ? def->indices[lowbit(both)].name : "?");
+            return ps;
+        }
+    }
     {
         int n = 0;
         imask seen = 0;
@@ -2067,7 +2133,6 @@ tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opt
         for (int k = 0; k < def->nindices; k++)
             if (!(seen & bit(k))) seen |= bit(k), c.rank_of[n++] = k;
     }
-    ps->naive_flops = flops_of(def->rhs, outset, c.ext);
     int saved_counter = *c.counter;
 
     tx_tir_expr *rhs = rewrite(&c, def->rhs, outset);
@@ -2106,6 +2171,78 @@ tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opt
         if (!c.interesting && ps->status == TX_PLAN_AS_IS) ps->status = TX_PLAN_NONE;
     }
     return ps;
+}
+
+tx_plan_stmt *tx_plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan_opts *o, tx_plan_memo *memo,
+                          const char *prefix, int *counter) {
+    return plan_def(a, def, o, memo, prefix, counter, true);
+}
+
+/* ---- a quick look: is there anything to plan at all? ----
+ * The run-time rewriter sees every DEF each time it runs, including the
+ * pairwise steps planned before the run; this filter keeps that cheap.  It
+ * answers true for: a product of three or more factors under a sum,
+ * factors inside a sum that do not depend on it (constants, scalars), an
+ * index only one factor uses, and reductions nested in other expressions
+ * (they may be hoisted or hold networks of their own). */
+
+typedef struct quick {
+    int nf;
+    imask f[64];
+    bool inner_scalar, leaf_reduce;
+    imask sum;
+} quick;
+
+static bool contains_reduce(const tx_tir_expr *e) {
+    if (!e) return false;
+    return e->kind == TX_TIR_REDUCE || contains_reduce(e->a) || contains_reduce(e->b) || contains_reduce(e->c);
+}
+
+static void quick_flat(quick *q, const tx_tir_expr *e, bool inv, bool insum) {
+    if (e->kind == TX_TIR_BINARY && (e->op == TX_TOP_MUL || e->op == TX_TOP_DIV)) {
+        quick_flat(q, e->a, inv, insum);
+        quick_flat(q, e->b, e->op == TX_TOP_DIV ? !inv : inv, insum);
+        return;
+    }
+    if (e->kind == TX_TIR_UNARY && e->op == TX_TOP_NEG) {
+        quick_flat(q, e->a, inv, insum);
+        return;
+    }
+    if (e->kind == TX_TIR_REDUCE && e->redop == TX_RED_SUM && !inv) {
+        for (int k = 0; k < e->nidx; k++) q->sum |= bit(e->idx[k]);
+        quick_flat(q, e->a, false, true);
+        return;
+    }
+    imask m = e->kind == TX_TIR_CONST ? 0 : freeix(e);
+    if (e->kind != TX_TIR_ACCESS && contains_reduce(e)) q->leaf_reduce = true;
+    if (m == 0) {
+        if (insum) q->inner_scalar = true;
+        return;
+    }
+    if (q->nf < 64) q->f[q->nf] = m;
+    q->nf++;
+}
+
+static bool worth_planning(const tx_tir_expr *e) {
+    if (!e) return false;
+    bool prodsum = (e->kind == TX_TIR_REDUCE && e->redop == TX_RED_SUM) ||
+                   (e->kind == TX_TIR_BINARY && (e->op == TX_TOP_MUL || e->op == TX_TOP_DIV)) ||
+                   (e->kind == TX_TIR_UNARY && e->op == TX_TOP_NEG);
+    if (prodsum) {
+        quick q;
+        memset(&q, 0, sizeof q);
+        quick_flat(&q, e, false, false);
+        if (q.leaf_reduce || q.nf >= 3) return true;
+        if (!q.sum) return false;
+        if (q.inner_scalar) return true;
+        for (imask m = q.sum; m; m &= m - 1) {
+            int users = 0;
+            for (int k = 0; k < q.nf && k < 64; k++) users += (q.f[k] & bit(lowbit(m))) != 0;
+            if (users < 2 && q.nf > 1) return true;
+        }
+        return false;
+    }
+    return worth_planning(e->a) || worth_planning(e->b) || worth_planning(e->c);
 }
 
 /* ==== 4. programs ================================================================== */
@@ -2225,9 +2362,9 @@ int tx_plan_runtime_count(const tx_plan_runtime *rt) { return rt ? rt->count : 0
 static int rt_rewrite(void *self, const tx_tir_stmt *def, tx_arena *scratch, tx_tir_stmt ***out, int *nout,
                       tx_diags *d) {
     tx_plan_runtime *rt = self;
-    if (!def_has_network(def->rhs)) return -1;
+    if (!worth_planning(def->rhs)) return -1;
     int counter = 0;
-    tx_plan_stmt *ps = tx_plan_def(scratch, def, &rt->o, NULL, "%r", &counter);
+    tx_plan_stmt *ps = plan_def(scratch, def, &rt->o, NULL, "%r", &counter, rt->show != NULL);
     if (rt->show && ps->status == TX_PLAN_REWRITTEN) {
         bool seen = false;
         for (int k = 0; k < rt->nshown && !seen; k++) seen = rt->shown[k] == (const void *)def->rhs;

@@ -733,9 +733,12 @@ static void test_attention_differential(void **state) {
         "Wc = randn(3, n, seed=4)\n"
         "M[i,j] = X[i,j+k] * Wc[k,m] * z[m]\n"
         "N[i,j] = X[i,k] * Y[k,l] * X[l,j]\n"
-        "N[i,j] += X[i,k] * Y[k,l] * z[l] * 2\n";
-    static const char *const v2[] = { "L", "S", "T", "U", "V", "W", "s", "q", "G", "H", "J", "K2", "M", "N" };
-    differential(more, v2, 14, 0, 1e-12);
+        "N[i,j] += X[i,k] * Y[k,l] * z[l] * 2\n"
+        "Sa[i,b] = z[i+1] * X[i,a] * Y[a,b]\n"
+        "Sb[i,b] = z[i+1] * X[i-1,a] * Y[a,b] * z[i]\n";
+    static const char *const v2[] = { "L", "S", "T", "U", "V", "W", "s", "q", "G", "H", "J", "K2", "M", "N",
+                                      "Sa", "Sb" };
+    differential(more, v2, 16, 0, 1e-12);
 }
 
 /* Random networks of 3..7 factors with uneven sizes, run planned and as
