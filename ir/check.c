@@ -1771,8 +1771,14 @@ static void builtin_types(cctx *c, int id, tx_varinfo *res) {
             else want = mul_sat(want, t.dims[k]);
         }
         if (known && have != want) {
-            err(c->d, s->span, "reshape: cannot reshape %s (%lld elements) into %s (%lld elements)",
-                shape_str(&s1, &x.type), (long long)have, shape_str(&s2, &t), (long long)want);
+            /* counts past int64 (2^32 x 2^32) are shown as such, not wrapped */
+            char nh[48], nw[48];
+            if (have > (i128)INT64_MAX) snprintf(nh, sizeof nh, "more than 2^63");
+            else snprintf(nh, sizeof nh, "%lld", (long long)have);
+            if (want > (i128)INT64_MAX) snprintf(nw, sizeof nw, "more than 2^63");
+            else snprintf(nw, sizeof nw, "%lld", (long long)want);
+            err(c->d, s->span, "reshape: cannot reshape %s (%s elements) into %s (%s elements)",
+                shape_str(&s1, &x.type), nh, shape_str(&s2, &t), nw);
             c->ok = false;
         }
         res[0] = vi_of(t);

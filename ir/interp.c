@@ -1184,9 +1184,12 @@ static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
         for (int k = 0; k < local.nout; k++) work *= (double)shape[k];
         if (work > MAX_WORK) {
             bool temp = s->out && s->out[0] == '%';
+            char amount[64];
+            if (isinf(work)) snprintf(amount, sizeof amount, "more than 1e+308");
+            else snprintf(amount, sizeof amount, "about %.2g", work);
             tx_diag *g = tx_runtime_error(d, s->span,
-                                          "computing %s%s%s would take about %.2g steps; the limit is 2^50 (about 1.1e+15)",
-                                          temp ? "this expression" : "'", temp ? "" : s->out, temp ? "" : "'", work);
+                                          "computing %s%s%s would take %s steps; the limit is 2^50 (about 1.1e+15)",
+                                          temp ? "this expression" : "'", temp ? "" : s->out, temp ? "" : "'", amount);
             tx_hint(d, g, "reduce the sizes, or split the computation into smaller statements");
             rc = RC_RUNTIME;
             goto done;

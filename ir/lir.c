@@ -97,7 +97,9 @@ int tx_lir_add_buf(tx_lir_func *f, const char *name, txrt_dtype dt, int rank,
     for (int k = rank - 1; k >= 0; k--) {
         b->shape[k] = shape[k];
         b->strides[k] = size;
-        size *= shape[k];
+        /* unsigned: an empty tensor may have huge other sizes (0 x 2^32 x 2^32),
+         * whose strides wrap harmlessly (no element is ever addressed) */
+        size = (int64_t)((uint64_t)size * (uint64_t)shape[k]);
     }
     b->size = size;
     b->output = output;
@@ -182,7 +184,9 @@ tx_lir_affine tx_lir_affine_make(tx_lir_func *f, int nterms, const int *var,
             r.coef[j] = 0;
             r.nterms++;
         }
-        r.coef[j] += coef[k];
+        /* merged terms (X[i,i]) add strides, far below 2^63; computed unsigned so
+         * that no input can make this addition undefined */
+        r.coef[j] = (int64_t)((uint64_t)r.coef[j] + (uint64_t)coef[k]);
     }
     int n = 0;
     for (int k = 0; k < r.nterms; k++)
@@ -551,9 +555,11 @@ static tx_lir_expr *lower_access(lower *L, const tx_tir_expr *e) {
             if (!var_ok(L, id)) return NULL;
             const tx_tir_index *ix = &L->def->indices[id];
             if (ix->extent <= 0) { empty = true; continue; }
-            int64_t a = s->coef[t] * ix->lo, z = s->coef[t] * (ix->lo + ix->extent - 1);
-            lo += a < z ? a : z;
-            hi += a < z ? z : a;
+            int64_t a, z;
+            if (__builtin_mul_overflow(s->coef[t], ix->lo, &a) ||
+                __builtin_mul_overflow(s->coef[t], ix->lo + ix->extent - 1, &z) ||
+                __builtin_add_overflow(lo, a < z ? a : z, &lo) || __builtin_add_overflow(hi, a < z ? z : a, &hi))
+                return lfail(L, "subscript arithmetic overflows 64 bits");
         }
         if (!empty && (lo < 0 || hi >= dim))
             return lfail(L, tx_arena_printf(L->f->arena,
@@ -562,10 +568,13 @@ static tx_lir_expr *lower_access(lower *L, const tx_tir_expr *e) {
                                             (long long)dim - 1));
         for (int t = 0; t < s->nterms; t++) {
             vars[nt] = s->idx[t];
-            coefs[nt] = s->coef[t] * B->strides[ax];
+            if (__builtin_mul_overflow(s->coef[t], B->strides[ax], &coefs[nt]))
+                return lfail(L, "subscript arithmetic overflows 64 bits");
             nt++;
         }
-        c0 += k0 * B->strides[ax];
+        int64_t k0s;
+        if (__builtin_mul_overflow(k0, B->strides[ax], &k0s) || __builtin_add_overflow(c0, k0s, &c0))
+            return lfail(L, "subscript arithmetic overflows 64 bits");
     }
     return widen(L->f, tx_lir_load(L->f, b, tx_lir_affine_make(L->f, nt, vars, coefs, c0)));
 }

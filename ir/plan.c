@@ -2209,7 +2209,8 @@ static void quick_flat(quick *q, const tx_tir_expr *e, bool inv, bool insum) {
         return;
     }
     if (e->kind == TX_TIR_REDUCE && e->redop == TX_RED_SUM && !inv) {
-        for (int k = 0; k < e->nidx; k++) q->sum |= bit(e->idx[k]);
+        for (int k = 0; k < e->nidx; k++)
+            if (e->idx[k] >= 0 && e->idx[k] < MAXIX) q->sum |= bit(e->idx[k]);
         quick_flat(q, e->a, false, true);
         return;
     }
@@ -2362,7 +2363,8 @@ int tx_plan_runtime_count(const tx_plan_runtime *rt) { return rt ? rt->count : 0
 static int rt_rewrite(void *self, const tx_tir_stmt *def, tx_arena *scratch, tx_tir_stmt ***out, int *nout,
                       tx_diags *d) {
     tx_plan_runtime *rt = self;
-    if (!worth_planning(def->rhs)) return -1;
+    /* masks are MAXIX bits wide: wider statements are not planned (plan_def says so) */
+    if (def->nindices > MAXIX || !worth_planning(def->rhs)) return -1;
     int counter = 0;
     tx_plan_stmt *ps = plan_def(scratch, def, &rt->o, NULL, "%r", &counter, rt->show != NULL);
     if (rt->show && ps->status == TX_PLAN_REWRITTEN) {
