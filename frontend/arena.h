@@ -27,4 +27,15 @@ void      tx_arena_free(tx_arena *a);                /* NULL-safe */
 #define TX_NEW(a, T) ((T *)tx_arena_alloc((a), sizeof(T)))
 #define TX_NEWN(a, T, n) ((T *)tx_arena_alloc((a), sizeof(T) * (size_t)(n)))
 
+/* Make room for one more element in an arena-owned array (arr, n, cap):
+ * doubles cap (from 8) when the array is full. */
+#define TX_ARENA_RESERVE(arena, arr, n, cap)                                          \
+    do {                                                                              \
+        if ((n) == (cap)) {                                                           \
+            int nc_ = (cap) ? 2 * (cap) : 8;                                          \
+            (arr) = tx_arena_grow((arena), (arr), (size_t)(cap), (size_t)nc_, sizeof *(arr)); \
+            (cap) = nc_;                                                              \
+        }                                                                             \
+    } while (0)
+
 #endif

@@ -107,14 +107,7 @@ typedef struct ictx {
     tx_ast_expr *root;
 } ictx;
 
-#define GROW(s, arr, n, cap)                                                        \
-    do {                                                                            \
-        if ((n) == (cap)) {                                                         \
-            int nc_ = (cap) ? 2 * (cap) : 8;                                        \
-            (arr) = tx_arena_grow((s)->a, (arr), (size_t)(cap), (size_t)nc_, sizeof *(arr)); \
-            (cap) = nc_;                                                            \
-        }                                                                           \
-    } while (0)
+#define GROW(s, arr, n, cap) TX_ARENA_RESERVE((s)->a, arr, n, cap)
 
 static const char *kind_word(tx_sym_kind k) {
     switch (k) {

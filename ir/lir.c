@@ -75,14 +75,7 @@ tx_lir_func *tx_lir_func_new(tx_arena *a, const char *name) {
     return f;
 }
 
-#define GROW(f, arr, n, cap, T)                                                    \
-    do {                                                                           \
-        if ((n) == (cap)) {                                                        \
-            int nc_ = (cap) ? 2 * (cap) : 8;                                       \
-            (arr) = tx_arena_grow((f)->arena, (arr), (size_t)(cap), (size_t)nc_, sizeof(T)); \
-            (cap) = nc_;                                                           \
-        }                                                                          \
-    } while (0)
+#define GROW(f, arr, n, cap, T) TX_ARENA_RESERVE((f)->arena, arr, n, cap)
 
 int tx_lir_add_buf(tx_lir_func *f, const char *name, txrt_dtype dt, int rank,
                    const int64_t *shape, bool output) {

@@ -80,14 +80,7 @@ typedef struct ixc {
     int nenv, capenv;
 } ixc;
 
-#define GROWA(L, arr, n, cap)                                                            \
-    do {                                                                                 \
-        if ((n) == (cap)) {                                                              \
-            int nc_ = (cap) ? 2 * (cap) : 8;                                             \
-            (arr) = tx_arena_grow((L)->a, (arr), (size_t)(cap), (size_t)nc_, sizeof *(arr)); \
-            (cap) = nc_;                                                                 \
-        }                                                                                \
-    } while (0)
+#define GROWA(L, arr, n, cap) TX_ARENA_RESERVE((L)->a, arr, n, cap)
 
 static void emit(lw *L, tx_tir_stmt *s) {
     GROWA(L, L->out->v, L->out->n, L->out->cap);
