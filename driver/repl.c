@@ -981,6 +981,7 @@ static void code_cands(session *s) {
     add_cand("prod", 'r');
     for (int i = 0; i < TX_B__COUNT; i++) {
         const char *n = tx_builtins[i].name;
+        if (n[0] == '%') continue; /* internal */
         bool red = strcmp(n, "sum") == 0 || strcmp(n, "max") == 0 || strcmp(n, "min") == 0;
         add_cand(n, red ? 'r' : 'b');
     }

@@ -182,7 +182,8 @@ static const char *near_name(sema *s, const char *want, bool funcs) {
     suggest g = { want, NULL, 0, s, funcs };
     if (funcs) {
         for (int i = 0; i < s->ndefs; i++) consider(&g, s->defs[i]->def_name.name);
-        for (int i = 0; i < TX_B__COUNT; i++) consider(&g, tx_builtins[i].name);
+        for (int i = 0; i < TX_B__COUNT; i++)
+            if (tx_builtins[i].name[0] != '%') consider(&g, tx_builtins[i].name);
     } else {
         for (int i = s->unit_base; i < s->nb; i++)
             if (s->b[i].kind != TX_SYM_NONE) consider(&g, s->b[i].name);

@@ -1784,6 +1784,32 @@ static void builtin_types(cctx *c, int id, tx_varinfo *res) {
         res[0] = vi_of(t);
         return;
     }
+    case TX_B_TAKE: {
+        /* lowered from X[t, i] with t known only at run time (ir/lower.c) */
+        if (!tensor_arg(c, A[0], &x)) return;
+        t = ty_make(x.type.dtype, 0);
+        if (x.type.rank >= 0 && x.type.rank != n - 1) {
+            err(c->d, s->span, "%s has rank %d but is indexed with %d subscript%s", A[0]->var, x.type.rank, n - 1,
+                n == 2 ? "" : "s");
+            c->ok = false;
+            return;
+        }
+        for (int k = 1; k < n; k++) {
+            int64_t dim = x.type.rank >= 0 ? x.type.dims[k - 1] : -1;
+            if (A[k]->kind == TX_TIR_STRING) { /* a kept axis */
+                t.dims[t.rank++] = dim;
+                continue;
+            }
+            if (whole_arg(c, "subscript", A[k], k, true, &v) == 1 && dim >= 0 && (v < -dim || v >= dim)) {
+                err(c->d, A[k]->span, "index %lld is out of bounds for axis %d of %s with size %lld", (long long)v,
+                    k - 1, A[0]->var, (long long)dim);
+                c->ok = false;
+            }
+        }
+        if (x.type.rank < 0) t.rank = -1;
+        res[0] = vi_of(t);
+        return;
+    }
     case TX_B_DIM: {
         res[0] = vi_of(ty_make(TXRT_F64, 0));
         if (!tensor_arg(c, A[0], &x)) return;

@@ -1682,6 +1682,52 @@ static int call_builtin(run *r, env *e, const tx_tir_stmt *s, argval *av, txrt_t
         res[0] = t;
         return RC_OK;
     }
+    case TX_B_TAKE: { /* X[t, i]: the slice at run-time positions (one argument per axis) */
+        if (!need_tensor(r, &av[0], fn)) return RC_COMPILE;
+        const txrt_tensor *x = av[0].t;
+        if (x->rank != n - 1) {
+            tx_error(d, s->span, "%s has rank %d but is indexed with %d subscript%s", s->args[0]->var, x->rank, n - 1,
+                     n == 2 ? "" : "s");
+            return RC_COMPILE;
+        }
+        int64_t off = 0, stride[TXRT_MAX_RANK], keep_stride[TXRT_MAX_RANK];
+        memset(shape, 0, sizeof shape);
+        rank = 0;
+        int64_t acc = 1;
+        for (int a = x->rank - 1; a >= 0; a--) {
+            stride[a] = acc;
+            acc *= x->shape[a];
+        }
+        for (int a = 0; a < x->rank; a++) {
+            if (!av[a + 1].t) {
+                keep_stride[rank] = stride[a];
+                shape[rank++] = x->shape[a];
+                continue;
+            }
+            int64_t p;
+            if (!arg_whole(r, &av[a + 1], fn, "the subscript", &p)) return RC_COMPILE;
+            if (p < -x->shape[a] || p >= x->shape[a]) {
+                tx_error(d, av[a + 1].span, "index %lld is out of bounds for axis %d of %s with size %lld",
+                         (long long)p, a, s->args[0]->var, (long long)x->shape[a]);
+                return RC_COMPILE;
+            }
+            off += (p < 0 ? p + x->shape[a] : p) * stride[a];
+        }
+        if (!(t = txrt_tensor_new(ctx, x->dtype, rank, shape))) return runtime_fail(r, s->span);
+        /* row-major walk of the kept axes, in runs of the last one when it is contiguous */
+        size_t es = txrt_dtype_size(x->dtype);
+        int64_t run = rank > 0 && keep_stride[rank - 1] == 1 ? shape[rank - 1] : 1;
+        for (int64_t i = 0; run > 0 && i < t->size; i += run) {
+            int64_t src = off, rem = i;
+            for (int a = rank - 1; a >= 0; a--) {
+                src += (rem % shape[a]) * keep_stride[a];
+                rem /= shape[a];
+            }
+            memcpy((char *)t->data + (size_t)i * es, (const char *)x->data + (size_t)src * es, (size_t)run * es);
+        }
+        res[0] = t;
+        return RC_OK;
+    }
     case TX_B_DIM: {
         int64_t k;
         if (!need_tensor(r, &av[0], fn) || !arg_whole(r, &av[1], fn, "the axis", &k)) return RC_COMPILE;

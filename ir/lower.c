@@ -419,9 +419,10 @@ static bool affine(lw *L, ixc *x, const tx_ast_expr *e, lin *out) {
             return false;
         }
         const char *what = e->sym == TX_SYM_LET ? "let" : e->sym == TX_SYM_SIZE ? "size" : "for variable";
-        tx_diag *g = tx_error(L->d, e->span, "subscript uses %s '%s', whose value is not known at compile time",
+        tx_diag *g = tx_error(L->d, e->span, "%s '%s' is known only at run time: it cannot be combined with an index in one subscript",
                               what, e->name);
-        tx_hint(L->d, g, "select with a Kronecker delta instead, e.g. sum[q](A[q,j] * (q == %s))", e->name);
+        tx_hint(L->d, g, "use it as a subscript on its own (X[%s, j]), or select with a Kronecker delta, "
+                         "e.g. sum[q](X[q,j] * (q == %s + i))", e->name, e->name);
         return false;
     }
     case TX_AST_UNARY: {
@@ -535,6 +536,67 @@ static tx_tir_expr *lower_neg(lw *L, tx_tir_expr *a, tx_span span) {
     return mk_unary(L, TX_TOP_NEG, a, span);
 }
 
+static tx_tir_expr *lower_ix(lw *L, ixc *x, const tx_ast_expr *e);
+static tx_tir_expr *lower_rank0(lw *L, const tx_ast_expr *e);
+
+static bool mentions_index(const tx_ast_expr *e) {
+    if (!e) return false;
+    switch (e->kind) {
+    case TX_AST_NAME: return e->sym == TX_SYM_INDEX;
+    case TX_AST_REDUCE: return true;
+    case TX_AST_UNARY: return mentions_index(e->a);
+    case TX_AST_BINARY: return mentions_index(e->a) || mentions_index(e->b);
+    case TX_AST_ACCESS:
+    case TX_AST_CALL:
+        for (int i = 0; i < e->nargs; i++)
+            if (mentions_index(e->args[i])) return true;
+        return false;
+    default: return false;
+    }
+}
+
+/* A subscript without indices whose value is known only at run time: a
+ * for variable, a size inside a def, a computed scalar (H[t, i]). */
+static bool runtime_position(lw *L, const tx_ast_expr *e) {
+    double v;
+    return e && e->kind != TX_AST_STR && !mentions_index(e) && !fold(L, e, &v);
+}
+
+/* X[p, i] with run-time positions p: the slice of X at those positions
+ * (a %take call) indexed by the remaining subscripts. */
+static tx_tir_expr *lower_take(lw *L, ixc *x, const tx_ast_expr *e) {
+    tx_tir_stmt *c = mk_stmt(L, TX_TIR_CALL, e->span);
+    c->builtin = TX_B_TAKE;
+    c->nargs = e->nargs + 1;
+    c->args = TX_NEWN(L->a, tx_tir_expr *, c->nargs);
+    c->args[0] = mk_access(L, e->name, true, e->name_span);
+    int nkeep = 0;
+    for (int i = 0; i < e->nargs; i++) {
+        if (runtime_position(L, e->args[i])) {
+            c->args[i + 1] = lower_rank0(L, e->args[i]);
+            continue;
+        }
+        tx_tir_expr *keep = mk(L, TX_TIR_STRING, e->args[i]->span);
+        keep->str = ":";
+        keep->str_len = 1;
+        c->args[i + 1] = keep;
+        nkeep++;
+    }
+    c->nresults = 1;
+    c->results = TX_NEWN(L->a, const char *, 1);
+    c->result_spans = TX_NEWN(L->a, tx_span, 1);
+    c->results[0] = new_temp(L);
+    c->result_spans[0] = e->span;
+    emit(L, c);
+    tx_tir_expr *r = mk_access(L, c->results[0], false, e->span);
+    r->nsubs = nkeep;
+    r->subs = TX_NEWN(L->a, tx_tir_affine, nkeep ? nkeep : 1);
+    nkeep = 0;
+    for (int i = 0; i < e->nargs; i++)
+        if (c->args[i + 1]->kind == TX_TIR_STRING) r->subs[nkeep++] = lower_sub(L, x, e->args[i]);
+    return r;
+}
+
 /* An expression in index notation (x may be NULL for a rank-0 expression
  * without indices). */
 static tx_tir_expr *lower_ix(lw *L, ixc *x, const tx_ast_expr *e) {
@@ -555,6 +617,8 @@ static tx_tir_expr *lower_ix(lw *L, ixc *x, const tx_ast_expr *e) {
         return mk_access(L, e->name, false, e->span);
     }
     case TX_AST_ACCESS: {
+        for (int i = 0; i < e->nargs; i++)
+            if (runtime_position(L, e->args[i])) return lower_take(L, x, e);
         tx_tir_expr *r = mk_access(L, e->name, false, e->span);
         r->nsubs = e->nargs;
         r->subs = TX_NEWN(L->a, tx_tir_affine, e->nargs ? e->nargs : 1);
