@@ -923,24 +923,49 @@ static const char *target_text(sema *s, const tx_ast_target *t) {
     return buf;
 }
 
+/* An output subscript that is a position, not an index: numbers, lets,
+ * sizes and for variables with + - * / (H[t, i] = ... writes row t of H). */
+static bool is_position(sema *s, const tx_ast_expr *e) {
+    if (!e) return false;
+    switch (e->kind) {
+    case TX_AST_NUM: return true;
+    case TX_AST_NAME: {
+        tx_sym_kind k = peek_var(s, e->name);
+        return (k == TX_SYM_LET || k == TX_SYM_SIZE || k == TX_SYM_LOOPVAR) && !is_outer_scalar(s, e->name);
+    }
+    case TX_AST_UNARY: return (e->op == TX_OP_NEG || e->op == TX_OP_PLUS) && is_position(s, e->a);
+    case TX_AST_BINARY:
+        return (e->op == TX_OP_ADD || e->op == TX_OP_SUB || e->op == TX_OP_MUL || e->op == TX_OP_DIV) &&
+               is_position(s, e->a) && is_position(s, e->b);
+    default: return false;
+    }
+}
+
 static void check_indexed_assign(sema *s, tx_ast_stmt *st) {
     tx_ast_target *t = &st->targets[0];
     ictx cx = { 0 };
     cx.index_mode = true;
     cx.root = st->value;
     cx.target = target_text(s, t);
-    bool ok = check_target_name(s, &t->id, st->accumulate);
+    bool into = false;   /* some subscripts are positions: assign into part of an existing tensor */
+    for (int i = 0; i < t->nsubs; i++) into |= t->subs[i] && is_position(s, t->subs[i]);
+    bool ok;
+    if (into && !find_local(s, t->id.name) && !(!s->cur_def && outer_lookup(s, t->id.name, &(tx_sema_sym){ 0 }))) {
+        tx_diag *g = tx_error(s->d, t->id.span, "'%s' is not defined: %s %s ... assigns into part of an existing tensor",
+                              t->id.name, cx.target, st->accumulate ? "+=" : "=");
+        tx_hint(s->d, g, "create it first, e.g. %s = zeros(...)", t->id.name);
+        ok = false;
+    } else {
+        ok = check_target_name(s, &t->id, st->accumulate);
+    }
     for (int i = 0; i < t->nsubs; i++) {
         tx_ast_expr *sub = t->subs[i];
         if (!sub) continue;
+        if (is_position(s, sub)) {
+            check_sub(s, &cx, sub);
+            continue;
+        }
         if (sub->kind == TX_AST_NAME) {
-            tx_sym_kind k = peek_var(s, sub->name);
-            if ((k == TX_SYM_LET || k == TX_SYM_SIZE || k == TX_SYM_LOOPVAR) && !is_outer_scalar(s, sub->name)) {
-                tx_diag *g = tx_error(s->d, sub->span, "output subscript '%s' of %s is a %s, not an index",
-                                      sub->name, t->id.name, kind_word(k));
-                tx_hint(s->d, g, "an output subscript must be a fresh index name such as i");
-                continue;
-            }
             if (cx_has(&cx, sub->name)) {
                 tx_diag *g = tx_error(s->d, sub->span, "%s = ...: an output index may appear only once",
                                       cx.target);
@@ -949,12 +974,10 @@ static void check_indexed_assign(sema *s, tx_ast_stmt *st) {
             }
             sub->sym = TX_SYM_INDEX;
             cx_add(s, &cx, sub->name, sub->span);
-        } else if (sub->kind == TX_AST_NUM || (sub->kind == TX_AST_UNARY && sub->a && sub->a->kind == TX_AST_NUM)) {
-            tx_diag *g = tx_error(s->d, sub->span, "constant output subscripts are not allowed: %s",
-                                  "an output subscript must be an index name");
-            tx_hint(s->d, g, "tensors are defined whole; compute the full tensor, e.g. with where() or (i == 0)");
         } else {
-            tx_error(s->d, sub->span, "output subscripts must be plain index names, not expressions");
+            tx_diag *g = tx_error(s->d, sub->span, "an output subscript must be an index name or a position, "
+                                                   "not an expression of indices");
+            tx_hint(s->d, g, "X[t, i] = ... with t a for variable, a let or a number writes part of X");
         }
     }
     cx.nlhs = cx.n;

@@ -1594,6 +1594,36 @@ static bool tensor_arg(cctx *c, const tx_tir_expr *e, tx_varinfo *vi) {
     return true;
 }
 
+/* The type of X at the positions given by arguments first.. (one per axis
+ * of X: a rank-0 position, or the string ":" for an axis kept): the kept
+ * axes.  Known positions are checked against their axes. */
+static tx_type slice_type(cctx *c, const tx_type *x, int first) {
+    const tx_tir_stmt *s = c->call;
+    int n = s->nargs - first;
+    tx_type t = ty_make(x->dtype, 0);
+    if (x->rank >= 0 && x->rank != n) {
+        err(c->d, s->span, "%s has rank %d but is indexed with %d subscript%s", s->args[0]->var, x->rank, n,
+            n == 1 ? "" : "s");
+        c->ok = false;
+        return t;
+    }
+    for (int k = 0; k < n; k++) {
+        const tx_tir_expr *p = s->args[first + k];
+        int64_t dim = x->rank >= 0 ? x->dims[k] : -1, v;
+        if (p->kind == TX_TIR_STRING) {
+            t.dims[t.rank++] = dim;
+            continue;
+        }
+        if (whole_arg(c, "subscript", p, first + k, true, &v) == 1 && dim >= 0 && (v < -dim || v >= dim)) {
+            err(c->d, p->span, "index %lld is out of bounds for axis %d of %s with size %lld", (long long)v, k,
+                s->args[0]->var, (long long)dim);
+            c->ok = false;
+        }
+    }
+    if (x->rank < 0) t.rank = -1;
+    return t;
+}
+
 /* A matrix argument (rank 2); square when asked.  m, n get its sizes. */
 static bool matrix_arg(cctx *c, const tx_tir_expr *e, int k, const tx_type *t, bool square, int64_t *m, int64_t *n) {
     sbuf s1, s2;
@@ -1784,30 +1814,29 @@ static void builtin_types(cctx *c, int id, tx_varinfo *res) {
         res[0] = vi_of(t);
         return;
     }
-    case TX_B_TAKE: {
-        /* lowered from X[t, i] with t known only at run time (ir/lower.c) */
-        if (!tensor_arg(c, A[0], &x)) return;
-        t = ty_make(x.type.dtype, 0);
-        if (x.type.rank >= 0 && x.type.rank != n - 1) {
-            err(c->d, s->span, "%s has rank %d but is indexed with %d subscript%s", A[0]->var, x.type.rank, n - 1,
-                n == 2 ? "" : "s");
+    case TX_B_TAKE:     /* X[t, i] with t known at run time (ir/lower.c) */
+        if (tensor_arg(c, A[0], &x)) res[0] = vi_of(slice_type(c, &x.type, 1));
+        return;
+    case TX_B_PUT:      /* X[t, i] (=|+=) V */
+    case TX_B_PUT_ADD: {
+        if (!tensor_arg(c, A[0], &x) || !tensor_arg(c, A[1], &y)) return;
+        res[0] = vi_of(x.type);
+        t = slice_type(c, &x.type, 2);
+        if (!c->ok) return;
+        if (dt_cplx(y.type.dtype) && x.type.dtype >= 0 && !dt_cplx(x.type.dtype)) {
+            err(c->d, A[1]->span, "the right-hand side is complex but %s is real", A[0]->var);
             c->ok = false;
             return;
         }
-        for (int k = 1; k < n; k++) {
-            int64_t dim = x.type.rank >= 0 ? x.type.dims[k - 1] : -1;
-            if (A[k]->kind == TX_TIR_STRING) { /* a kept axis */
-                t.dims[t.rank++] = dim;
-                continue;
-            }
-            if (whole_arg(c, "subscript", A[k], k, true, &v) == 1 && dim >= 0 && (v < -dim || v >= dim)) {
-                err(c->d, A[k]->span, "index %lld is out of bounds for axis %d of %s with size %lld", (long long)v,
-                    k - 1, A[0]->var, (long long)dim);
-                c->ok = false;
-            }
+        if (t.rank < 0 || y.type.rank < 0) return;
+        bool same = t.rank == y.type.rank;
+        for (int k = 0; same && k < t.rank; k++)
+            if (t.dims[k] >= 0 && y.type.dims[k] >= 0 && t.dims[k] != y.type.dims[k]) same = false;
+        if (!same) {
+            err(c->d, A[1]->span, "the right-hand side has shape %s but the part of %s it is assigned to has shape %s",
+                shape_str(&s1, &y.type), A[0]->var, shape_str(&s2, &t));
+            c->ok = false;
         }
-        if (x.type.rank < 0) t.rank = -1;
-        res[0] = vi_of(t);
         return;
     }
     case TX_B_DIM: {

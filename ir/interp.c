@@ -1557,6 +1557,83 @@ static bool shape_args(run *r, const argval *av, int from, int n, const char *fn
     return true;
 }
 
+/* A slice of a tensor at run-time positions (%take, %put): arguments
+ * first.. of s, one per axis of X, a position or ":" for an axis kept. */
+typedef struct slice {
+    const txrt_tensor *x;
+    int64_t off;                       /* element offset of the slice's first element */
+    int rank;
+    int64_t shape[TXRT_MAX_RANK];      /* the kept axes */
+    int64_t stride[TXRT_MAX_RANK];     /* their strides in X (elements) */
+} slice;
+
+static bool slice_of(run *r, const tx_tir_stmt *s, argval *av, int first, slice *sl) {
+    const txrt_tensor *x = av[0].t;
+    const char *fn = tx_builtins[s->builtin].name;
+    memset(sl, 0, sizeof *sl);
+    sl->x = x;
+    if (x->rank != s->nargs - first) {
+        tx_error(r->d, s->span, "%s has rank %d but is indexed with %d subscript%s", s->args[0]->var, x->rank,
+                 s->nargs - first, s->nargs - first == 1 ? "" : "s");
+        return false;
+    }
+    int64_t stride = 1;
+    for (int a = x->rank - 1; a >= 0; a--) {
+        const argval *p = &av[first + a];
+        if (!p->t) { /* kept (filled in order below) */
+            stride *= x->shape[a];
+            continue;
+        }
+        int64_t v;
+        if (!arg_whole(r, p, fn, "the subscript", &v)) return false;
+        if (v < -x->shape[a] || v >= x->shape[a]) {
+            tx_error(r->d, p->span, "index %lld is out of bounds for axis %d of %s with size %lld", (long long)v, a,
+                     s->args[0]->var, (long long)x->shape[a]);
+            return false;
+        }
+        sl->off += (v < 0 ? v + x->shape[a] : v) * stride;
+        stride *= x->shape[a];
+    }
+    stride = 1;
+    int64_t st[TXRT_MAX_RANK];
+    for (int a = x->rank - 1; a >= 0; a--) {
+        st[a] = stride;
+        stride *= x->shape[a];
+    }
+    for (int a = 0; a < x->rank; a++)
+        if (!av[first + a].t) {
+            sl->shape[sl->rank] = x->shape[a];
+            sl->stride[sl->rank++] = st[a];
+        }
+    return true;
+}
+
+/* Copy between the slice and the dense row-major buffer buf (to the slice
+ * when into, adding when add), in runs of the last kept axis when it is
+ * contiguous in X. */
+static void slice_copy(const slice *sl, void *buf, bool into, bool add) {
+    txrt_dtype dt = sl->x->dtype;
+    size_t es = txrt_dtype_size(dt);
+    int64_t size = 1;
+    for (int a = 0; a < sl->rank; a++) size *= sl->shape[a];
+    int64_t run = sl->rank > 0 && sl->stride[sl->rank - 1] == 1 ? sl->shape[sl->rank - 1] : 1;
+    int nreal = dt == TXRT_C128 || dt == TXRT_C64 ? 2 : 1;
+    for (int64_t i = 0; run > 0 && i < size; i += run) {
+        int64_t src = sl->off, rem = i;
+        for (int a = sl->rank - 1; a >= 0; a--) {
+            src += (rem % sl->shape[a]) * sl->stride[a];
+            rem /= sl->shape[a];
+        }
+        char *xp = (char *)sl->x->data + (size_t)src * es, *bp = (char *)buf + (size_t)i * es;
+        if (!into) memcpy(bp, xp, (size_t)run * es);
+        else if (!add) memcpy(xp, bp, (size_t)run * es);
+        else if (dt == TXRT_F64 || dt == TXRT_C128)
+            for (int64_t k = 0; k < run * nreal; k++) ((double *)xp)[k] += ((const double *)bp)[k];
+        else
+            for (int64_t k = 0; k < run * nreal; k++) ((float *)xp)[k] += ((const float *)bp)[k];
+    }
+}
+
 /* Run builtin s->builtin with evaluated arguments; results into res. */
 static int call_builtin(run *r, env *e, const tx_tir_stmt *s, argval *av, txrt_tensor **res) {
     txrt_ctx *ctx = &r->in->ctx;
@@ -1682,49 +1759,38 @@ static int call_builtin(run *r, env *e, const tx_tir_stmt *s, argval *av, txrt_t
         res[0] = t;
         return RC_OK;
     }
-    case TX_B_TAKE: { /* X[t, i]: the slice at run-time positions (one argument per axis) */
-        if (!need_tensor(r, &av[0], fn)) return RC_COMPILE;
-        const txrt_tensor *x = av[0].t;
-        if (x->rank != n - 1) {
-            tx_error(d, s->span, "%s has rank %d but is indexed with %d subscript%s", s->args[0]->var, x->rank, n - 1,
-                     n == 2 ? "" : "s");
+    case TX_B_TAKE: { /* X[t, i]: the slice at run-time positions */
+        slice sl;
+        if (!need_tensor(r, &av[0], fn) || !slice_of(r, s, av, 1, &sl)) return RC_COMPILE;
+        if (!(t = txrt_tensor_new(ctx, sl.x->dtype, sl.rank, sl.shape))) return runtime_fail(r, s->span);
+        slice_copy(&sl, t->data, false, false);
+        res[0] = t;
+        return RC_OK;
+    }
+    case TX_B_PUT:       /* X[t, i] = V: X with the slice replaced */
+    case TX_B_PUT_ADD: { /* X[t, i] += V */
+        slice sl;
+        if (!need_tensor(r, &av[0], fn) || !need_tensor(r, &av[1], fn) || !slice_of(r, s, av, 2, &sl))
+            return RC_COMPILE;
+        const txrt_tensor *v = av[1].t;
+        if (v->rank != sl.rank || memcmp(v->shape, sl.shape, (size_t)sl.rank * sizeof *sl.shape) != 0) {
+            tx_error(d, s->args[1]->span, "the right-hand side has shape %s but the part of %s it is assigned to "
+                     "has shape %s", shape_str(v, sa, sizeof sa), s->args[0]->var,
+                     txrt_shape_str(sl.rank, sl.shape, sb, sizeof sb));
             return RC_COMPILE;
         }
-        int64_t off = 0, stride[TXRT_MAX_RANK], keep_stride[TXRT_MAX_RANK];
-        memset(shape, 0, sizeof shape);
-        rank = 0;
-        int64_t acc = 1;
-        for (int a = x->rank - 1; a >= 0; a--) {
-            stride[a] = acc;
-            acc *= x->shape[a];
+        txrt_tensor *x = av[0].t;
+        /* in place when only the variable and this argument hold X (no alias sees it change) */
+        if (x->refcount <= 2) t = txrt_retain(x);
+        else if (!(t = txrt_tensor_copy(ctx, x))) return runtime_fail(r, s->span);
+        txrt_tensor *vv = txrt_tensor_cast(ctx, v, x->dtype);
+        if (!vv) {
+            txrt_release(t);
+            return runtime_fail(r, s->span);
         }
-        for (int a = 0; a < x->rank; a++) {
-            if (!av[a + 1].t) {
-                keep_stride[rank] = stride[a];
-                shape[rank++] = x->shape[a];
-                continue;
-            }
-            int64_t p;
-            if (!arg_whole(r, &av[a + 1], fn, "the subscript", &p)) return RC_COMPILE;
-            if (p < -x->shape[a] || p >= x->shape[a]) {
-                tx_error(d, av[a + 1].span, "index %lld is out of bounds for axis %d of %s with size %lld",
-                         (long long)p, a, s->args[0]->var, (long long)x->shape[a]);
-                return RC_COMPILE;
-            }
-            off += (p < 0 ? p + x->shape[a] : p) * stride[a];
-        }
-        if (!(t = txrt_tensor_new(ctx, x->dtype, rank, shape))) return runtime_fail(r, s->span);
-        /* row-major walk of the kept axes, in runs of the last one when it is contiguous */
-        size_t es = txrt_dtype_size(x->dtype);
-        int64_t run = rank > 0 && keep_stride[rank - 1] == 1 ? shape[rank - 1] : 1;
-        for (int64_t i = 0; run > 0 && i < t->size; i += run) {
-            int64_t src = off, rem = i;
-            for (int a = rank - 1; a >= 0; a--) {
-                src += (rem % shape[a]) * keep_stride[a];
-                rem /= shape[a];
-            }
-            memcpy((char *)t->data + (size_t)i * es, (const char *)x->data + (size_t)src * es, (size_t)run * es);
-        }
+        sl.x = t;
+        slice_copy(&sl, vv->data, true, b == TX_B_PUT_ADD);
+        txrt_release(vv);
         res[0] = t;
         return RC_OK;
     }

@@ -926,6 +926,81 @@ static void lower_for(lw *L, const tx_ast_stmt *st) {
     emit(L, f);
 }
 
+/* An output subscript that sema found to be a position (X[t, i] = ...). */
+static bool is_out_position(const tx_ast_expr *e) {
+    return e && !mentions_index(e) && !(e->kind == TX_AST_NAME && e->sym == TX_SYM_INDEX);
+}
+
+/* Does some access in e subscript with index id? */
+static bool subscripts_use(const tx_tir_expr *e, int id) {
+    if (!e) return false;
+    if (e->kind == TX_TIR_ACCESS)
+        for (int s = 0; s < e->nsubs; s++)
+            for (int k = 0; k < e->subs[s].nterms; k++)
+                if (e->subs[s].idx[k] == id) return true;
+    return subscripts_use(e->a, id) || subscripts_use(e->b, id) || subscripts_use(e->c, id);
+}
+
+/* X[t, i] (=|+=) rhs with positions among the subscripts: rhs into a
+ * temporary over the index subscripts, then X = %put(X, temp, positions)
+ * (or %put_add).  An index that no access of rhs subscripts (H[t, i] = t + i)
+ * ranges over its axis of X. */
+static void lower_put(lw *L, const tx_ast_stmt *st) {
+    const tx_ast_target *t = &st->targets[0];
+    tx_ast_expr **idx = TX_NEWN(L->a, tx_ast_expr *, t->nsubs);
+    int *axis = TX_NEWN(L->a, int, t->nsubs);
+    int n = 0;
+    for (int i = 0; i < t->nsubs; i++)
+        if (!is_out_position(t->subs[i])) {
+            axis[n] = i;
+            idx[n++] = t->subs[i];
+        }
+    const char *v = lower_index_def(L, NULL, t->id.span, idx, n, false, false, st->value, st->span);
+    tx_tir_stmt *def = L->out->v[--L->out->n];   /* re-emitted after the sizes it may need */
+    for (int k = 0; k < n && k < def->nout; k++) {
+        tx_tir_index *ix = &def->indices[def->out_idx[k]];
+        if (ix->declared || subscripts_use(def->rhs, def->out_idx[k])) continue; /* its range is inferred */
+        /* %k = dim(X, axis): the size of the axis this index writes */
+        tx_tir_stmt *c = mk_stmt(L, TX_TIR_CALL, idx[k]->span);
+        c->builtin = TX_B_DIM;
+        c->nargs = 2;
+        c->args = TX_NEWN(L->a, tx_tir_expr *, 2);
+        c->args[0] = mk_access(L, t->id.name, true, t->id.span);
+        c->args[1] = mk_const(L, axis[k], 0, false, idx[k]->span);
+        c->nresults = 1;
+        c->results = TX_NEWN(L->a, const char *, 1);
+        c->result_spans = TX_NEWN(L->a, tx_span, 1);
+        c->results[0] = new_temp(L);
+        c->result_spans[0] = idx[k]->span;
+        emit(L, c);
+        ix->declared = mk_access(L, c->results[0], false, idx[k]->span);
+        ix->declared_span = idx[k]->span;
+    }
+    emit(L, def);
+    tx_tir_stmt *c = mk_stmt(L, TX_TIR_CALL, st->span);
+    c->builtin = st->accumulate ? TX_B_PUT_ADD : TX_B_PUT;
+    c->nargs = t->nsubs + 2;
+    c->args = TX_NEWN(L->a, tx_tir_expr *, c->nargs);
+    c->args[0] = mk_access(L, t->id.name, true, t->id.span);
+    c->args[1] = mk_access(L, v, true, st->value ? st->value->span : st->span);
+    for (int i = 0; i < t->nsubs; i++) {
+        if (is_out_position(t->subs[i])) {
+            c->args[i + 2] = lower_rank0(L, t->subs[i]);
+            continue;
+        }
+        tx_tir_expr *keep = mk(L, TX_TIR_STRING, t->subs[i]->span);
+        keep->str = ":";
+        keep->str_len = 1;
+        c->args[i + 2] = keep;
+    }
+    c->nresults = 1;
+    c->results = TX_NEWN(L->a, const char *, 1);
+    c->result_spans = TX_NEWN(L->a, tx_span, 1);
+    c->results[0] = t->id.name;
+    c->result_spans[0] = t->id.span;
+    emit(L, c);
+}
+
 static void lower_assign(lw *L, const tx_ast_stmt *st) {
     if (st->ntargets <= 0 || !st->value) return;
     if (st->ntargets > 1) {
@@ -939,6 +1014,11 @@ static void lower_assign(lw *L, const tx_ast_stmt *st) {
         return;
     }
     const tx_ast_target *t = &st->targets[0];
+    for (int i = 0; t->indexed && i < t->nsubs; i++)
+        if (is_out_position(t->subs[i])) {
+            lower_put(L, st);
+            return;
+        }
     if (t->indexed)
         lower_index_def(L, t->id.name, t->id.span, t->subs, t->nsubs, st->accumulate, false, st->value, st->span);
     else

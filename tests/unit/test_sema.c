@@ -300,11 +300,15 @@ static void output_subscripts(void **state) {
     EXPECT("A = eye(3)\nX[i,i] = A[i,i]\n",
            "2:5-6: error: X[i,i] = ...: an output index may appear only once "
            "[hint: for a diagonal matrix, multiply by the identity: X[i,j] = d[i] * I[i,j] with I = eye(n)]\n");
-    EXPECT_HAS("X[0] = 1\n", "1:3-4: error: constant output subscripts are not allowed");
-    EXPECT("A = eye(3)\nX[i+1] = A[i,i]\n", "2:3-6: error: output subscripts must be plain index names, not expressions\n");
-    EXPECT("let n = 3\nA = eye(3)\nX[n] = A[n,0]\n",
-           "3:3-4: error: output subscript 'n' of X is a let constant, not an index "
-           "[hint: an output subscript must be a fresh index name such as i]\n");
+    /* a position on the left writes part of an existing tensor */
+    EXPECT("X[0] = 1\n", "1:1-2: error: 'X' is not defined: X[...] = ... assigns into part of an existing tensor "
+                         "[hint: create it first, e.g. X = zeros(...)]\n");
+    EXPECT("X = zeros(3)\nX[0] = 1\n", "");
+    EXPECT("let n = 3\nA = eye(3)\nX = zeros(3)\nX[n] = A[n,0]\n", "");
+    EXPECT("A = eye(3)\nX = zeros(4)\nfor t in 0..3 { X[t] += A[t,t] }\n", "");
+    EXPECT("A = eye(3)\nX[i+1] = A[i,i]\n",
+           "2:3-6: error: an output subscript must be an index name or a position, not an expression of indices "
+           "[hint: X[t, i] = ... with t a for variable, a let or a number writes part of X]\n");
 }
 
 static void reducing_an_output_index(void **state) {
