@@ -54,6 +54,8 @@ typedef struct tx_jit_stats {
     int ncache_hits;     /* kernel requests served from the cache */
     int nruns;           /* definitions run by the backend */
     int ndeclined;       /* definitions left to the evaluator */
+    int nfused;          /* (fuse helper) groups run as one fused kernel */
+    int nfused_stmts;    /* (fuse helper) statements in those groups */
 } tx_jit_stats;
 
 typedef enum { TX_CG_EMIT_LLVM, TX_CG_EMIT_ASM } tx_cg_emit_kind;
@@ -69,6 +71,11 @@ void tx_jit_free(tx_jit *j);
 /* The evaluator backend (install with tx_interp_set_backend). */
 tx_def_backend tx_jit_backend(tx_jit *j);
 
+/* The evaluator's group backend (install with
+ * tx_interp_set_group_backend): fuses the start of a stretch of
+ * definitions into one kernel (ir/fuse.h) when that pays. */
+tx_group_backend tx_jit_group_backend(tx_jit *j);
+
 /* The kernel of f, compiled or from the cache (keyed by f's text as
  * given).  On a miss f is transformed in place (tx_lir_jam, which keeps
  * its values), verified (tx_lir_verify) and compiled.  NULL after adding
@@ -81,8 +88,15 @@ tx_kernel_fn tx_jit_compile(tx_jit *j, tx_lir_func *f, tx_diags *d);
 char *tx_jit_emit(tx_jit *j, tx_lir_func *f, tx_cg_emit_kind kind, tx_diags *d);
 
 /* Unroll-and-jam width for reduction nests (0 or 1: off).  The default
- * depends on the host's vector width (16 with AVX-512, 8 with AVX). */
+ * depends on the host's vector width (16 with AVX-512, 8 with AVX) and
+ * applies only to nests big enough to repay the compile time of a tile;
+ * a width set here applies to every nest (ir/lir_sched.h). */
 void tx_jit_set_jam(tx_jit *j, int width);
+
+/* Parallel loops (ir/lir_sched.c, run through txrt_parallel_for): loops
+ * whose estimated work is at least min_work; min_work < 0 turns them off.
+ * The number of threads is the runtime's (txrt_set_threads). */
+void tx_jit_set_parallel(tx_jit *j, double min_work);
 
 /* The same for one definition (ranges inferred), lowered with tensor
  * types from lk and output type *out, as tx_jit_backend would run it. */
@@ -103,5 +117,92 @@ void tx_jit_get_stats(const tx_jit *j, tx_jit_stats *out);
 /* Why the backend last declined a definition (for tests and --time);
  * "" when it has not. */
 const char *tx_jit_last_decline(const tx_jit *j);
+
+/* ---- ahead-of-time compilation (codegen/aot.c) ----
+ * One LLVM module per .tx file (`txc build`): each exported function is a
+ * wrapper `int NAME(int64_t sizes..., const T *inputs..., T *results...)`
+ * over a list of steps: loop IR kernels compiled exactly as the JIT
+ * compiles them (tx_cg_schedule_default, tx_cg_build_module, default<O3>),
+ * BLAS products, runtime builtins, copies and assert checks.
+ * driver/build.c turns a def into such a description (docs/AOT.md). */
+
+/* Where a step's operand lives. */
+typedef enum {
+    TX_AOT_SIZE,     /* a size name as an f64 scalar (its value is specialised) */
+    TX_AOT_INPUT,    /* argument pointer of a parameter (read only) */
+    TX_AOT_OUTPUT,   /* argument pointer of a result (caller-allocated) */
+    TX_AOT_TEMP,     /* allocated on entry, freed on return */
+} tx_aot_slot_kind;
+
+typedef struct tx_aot_slot {
+    tx_aot_slot_kind kind;
+    int arg;             /* INPUT/OUTPUT: parameter / result number */
+    const char *name;    /* for messages */
+    txrt_dtype dtype;
+    int64_t size;        /* elements */
+    double value;        /* SIZE: the value */
+    bool zero;           /* TEMP: zero-filled on entry (other temporaries are written
+                            in full by the step that defines them) */
+} tx_aot_slot;
+
+typedef enum {
+    TX_AOT_KERNEL,   /* kernel(bufs): bufs[k] = slot buf[k] */
+    TX_AOT_GEMM,     /* slot c = op(a) op(b), txrt_aot_gemm */
+    TX_AOT_COPY,     /* slot dst = slot src (same dtype and size) */
+    TX_AOT_CALL,     /* txrt_aot_call(op, num, ins, outs): a builtin in the runtime */
+    TX_AOT_ASSERT,   /* slot a (rank 0) must be non-zero; else fail with message op */
+} tx_aot_step_kind;
+
+typedef struct tx_aot_step {
+    tx_aot_step_kind kind;
+    tx_lir_func *kernel;     /* KERNEL (transformed in place when emitted) */
+    int *buf;                /* KERNEL: a slot per LIR buffer */
+    int a, b, c;             /* GEMM operands; COPY: a = src, c = dst */
+    char ta, tb;             /* GEMM: 'N' or 'T' */
+    int64_t m, n, k, lda, ldb, ldc;
+    txrt_dtype dtype;        /* GEMM */
+    const char *op;          /* CALL: the runtime operation ("solve", "fft", ...);
+                                ASSERT: the message */
+    int64_t num;             /* CALL: its number argument (fft axis, irfft length) */
+    int nin, nout;           /* CALL: operand slots, then result slots, in io[] */
+    int *io;
+    int *rank;               /* CALL: per operand in io[] */
+    int64_t **shape;
+} tx_aot_step;
+
+typedef struct tx_aot_func {
+    const char *name;        /* the exported C symbol */
+    int nsizes;              /* int64_t arguments first, checked against size_value */
+    const char **size_name;
+    int64_t *size_value;
+    int nparams, nresults;   /* then nparams const pointers, then nresults pointers */
+    tx_aot_slot *slots;
+    int nslots;
+    tx_aot_step *steps;
+    int nsteps;
+} tx_aot_func;
+
+/* (codegen/jit.c) Loop scheduling as the JIT applies it with its default
+ * options (ir/lir_sched.c: loop order, register tiles of width jam_width
+ * -- the JIT's is 16 with AVX-512, 8 with AVX, 4 otherwise, 0 below -O2 --
+ * and parallel loops on libtxrt's thread pool). */
+void tx_cg_schedule_default(tx_lir_func *f, int opt_level, int jam_width);
+
+typedef struct tx_aot tx_aot;
+
+/* Start a module named name for cpu: NULL, "" or "host"/"native" = the host
+ * CPU with its features; "generic" = the baseline of the host's
+ * architecture (x86-64: SSE2); anything else an LLVM CPU name such as
+ * "x86-64-v3" or "znver4" with its default features.  NULL after an error
+ * in d (an unknown CPU name). */
+tx_aot *tx_aot_new(const char *name, const char *cpu, int opt_level, tx_diags *d);
+void tx_aot_free(tx_aot *m);
+/* Add the exported function f (its kernels are scheduled in place, and
+ * temporaries with disjoint lifetimes are merged in f's steps). */
+bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d);
+
+typedef enum { TX_AOT_OBJECT, TX_AOT_ASM, TX_AOT_LLVM } tx_aot_output;
+/* Optimise the module (once) and write it to path. */
+bool tx_aot_write(tx_aot *m, const char *path, tx_aot_output kind, tx_diags *d);
 
 #endif

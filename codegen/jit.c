@@ -21,7 +21,9 @@
  * Kernels are cached by the text of the LIR they were compiled from (it
  * spells out every dtype, shape, bound and constant), so a definition run
  * again with the same shapes costs one lowering and one hash look-up.  On
- * a miss the LIR is unroll-and-jammed (ir/lir_jam.c), verified, turned
+ * a miss the LIR is scheduled (ir/lir_sched.c: register tiles by
+ * unroll-and-jam, parallel loops run through txrt_parallel_for, which is
+ * in the symbol table), verified, turned
  * into a module (llvm.c), optimised (target.c) and added to the JIT.
  */
 #ifndef _GNU_SOURCE
@@ -29,6 +31,8 @@
 #endif
 #include "codegen/codegen.h"
 #include "codegen/llvm_internal.h"
+#include "ir/fuse.h"
+#include "ir/lir_sched.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -51,7 +55,8 @@
     X(fminf) X(hypotf) X(atan2f) X(sinhf) X(coshf) X(ldexpf) X(fmodf)          \
     X(roundf) X(truncf) X(rintf) X(nearbyintf) X(copysignf) X(expm1f)          \
     X(log1pf)                                                                  \
-    X(sincos) X(sincosf) X(memset) X(memcpy) X(memmove)
+    X(sincos) X(sincosf) X(memset) X(memcpy) X(memmove)                     \
+    X(txrt_parallel_for)
 
 typedef struct jit_symbol {
     const char *name;
@@ -82,6 +87,7 @@ struct tx_jit {
     int nkernels;                 /* names tx_k1, tx_k2, ... */
     tx_jit_stats stats;
     int jam_width;                /* unroll-and-jam width (tx_lir_jam), 0 = off */
+    tx_lir_sched_opts sched;      /* loop scheduling (ir/lir_sched.c); jam_width wins */
     FILE *emit_out;
     tx_cg_emit_kind emit_kind;
     char *last_decline;
@@ -138,11 +144,57 @@ static int default_jam_width(int opt_level) {
 /* Largest expression count (all copies) a jammed body may have. */
 #define JAM_MAX_NODES 2048
 
-void tx_jit_set_jam(tx_jit *j, int width) { j->jam_width = width; }
+/* An explicit width also applies to small kernels (tests use it to
+ * exercise tiles on small shapes). */
+void tx_jit_set_jam(tx_jit *j, int width) {
+    j->jam_width = width;
+    j->sched.min_tile_work = 0;
+}
 
-/* Target-independent LIR transformations applied before code generation. */
+/* Parallel loops below this much work (tx_lir_work units) run serially.
+ * Measured on 2 cores (tests with a tight loop): a pool wake-up and join
+ * costs ~0.2 us back to back and 2-18 us when the workers sleep or the
+ * machine is busy; 100k units of a simple vectorised loop take ~20-50 us,
+ * so the split pays even then. */
+#define PAR_MIN_WORK 100000
+
+void tx_jit_set_parallel(tx_jit *j, double min_work) {
+    j->sched.parallel = min_work >= 0;
+    j->sched.min_par_work = min_work;
+}
+
+/* Target-independent LIR transformations applied before code generation:
+ * loop order, register tiles and parallel loops (ir/lir_sched.c). */
 static void prepare(tx_jit *j, tx_lir_func *f) {
-    if (j->jam_width > 1) tx_lir_jam(f, j->jam_width, JAM_MAX_NODES);
+    tx_lir_sched_opts o = j->sched;
+    o.jam_width = j->jam_width;
+    tx_lir_schedule(f, &o);
+}
+
+/* The scheduling tx_jit_new's default options
+ * give (no TXC_SCHED), for a target whose jam width is jam_width: what
+ * `txc build` applies to its kernels so that they match the JIT's. */
+void tx_cg_schedule_default(tx_lir_func *f, int opt_level, int jam_width) {
+    tx_lir_sched_opts o;
+    tx_lir_sched_defaults(&o, jam_width / 2);
+    o.min_par_work = PAR_MIN_WORK;
+    o.max_nodes = JAM_MAX_NODES;
+    if (opt_level < 2) o.tile_rows = 0;
+    o.jam_width = jam_width;
+    tx_lir_schedule(f, &o);
+}
+
+/* The cache key: f's text before scheduling plus the scheduling options
+ * (which determine the rest); malloc'ed. */
+static char *cache_key(const tx_jit *j, const tx_lir_func *f) {
+    char *lir = tx_lir_str(f);
+    if (!lir) return NULL;
+    size_t n = strlen(lir) + 128;
+    char *key = malloc(n);
+    if (key) snprintf(key, n, "%s# sched jam %d rows %d min %g par %d %g\n", lir, j->jam_width, j->sched.tile_rows,
+                      j->sched.min_tile_work, (int)j->sched.parallel, j->sched.min_par_work);
+    free(lir);
+    return key;
 }
 
 tx_jit *tx_jit_new(int opt_level, tx_diags *d) {
@@ -156,6 +208,21 @@ tx_jit *tx_jit_new(int opt_level, tx_diags *d) {
     j->verify = true;
 #endif
     j->jam_width = default_jam_width(j->opt_level);
+    tx_lir_sched_defaults(&j->sched, j->jam_width / 2);
+    j->sched.min_par_work = PAR_MIN_WORK;
+    j->sched.max_nodes = JAM_MAX_NODES;
+    if (j->opt_level < 2) j->sched.tile_rows = 0;
+    {
+        /* TXC_SCHED=jam,rows,min_par_work (tuning and experiments; min < 0: no threads) */
+        const char *env = getenv("TXC_SCHED");
+        int jw, rows;
+        double mw;
+        if (env && sscanf(env, "%d,%d,%lf", &jw, &rows, &mw) == 3) {
+            j->jam_width = jw;
+            j->sched.tile_rows = rows;
+            tx_jit_set_parallel(j, mw);
+        }
+    }
     j->tm = tx_cg_host_machine(j->opt_level, &err);
     LLVMTargetMachineRef jtm = j->tm ? tx_cg_host_machine(j->opt_level, &err) : NULL;
     if (!jtm) goto fail;
@@ -317,7 +384,11 @@ static tx_kernel_fn compile(tx_jit *j, tx_lir_func *f, const char *key, char **e
     snprintf(sym, sizeof sym, "tx_k%d", ++j->nkernels);
     LLVMModuleRef m = build(j, LLVMOrcThreadSafeContextGetContext(j->tsc), f, sym, err);
     if (!m) return NULL;
-    if (j->emit_out) emit_text(j, m, key, j->emit_out, j->emit_kind);
+    if (j->emit_out) { /* the LIR as scheduled */
+        char *text = tx_lir_str(f);
+        emit_text(j, m, text ? text : key, j->emit_out, j->emit_kind);
+        free(text);
+    }
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, j->tsc);
     LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(j->lljit, j->jd, tsm);
     if (e) {
@@ -353,7 +424,7 @@ static tx_kernel_fn get_kernel(tx_jit *j, tx_lir_func *f, char *key, char **err)
 }
 
 tx_kernel_fn tx_jit_compile(tx_jit *j, tx_lir_func *f, tx_diags *d) {
-    char *key = tx_lir_str(f), *err = NULL;
+    char *key = cache_key(j, f), *err = NULL;
     if (!key) return report(d, "cannot compile kernel", "out of memory"), NULL;
     tx_kernel_fn fn = get_kernel(j, f, key, &err);
     free(key);
@@ -459,7 +530,7 @@ static int run_def(void *self, const tx_tir_stmt *def, txrt_tensor *out,
         }
         bufs[k] = t->data;
     }
-    key = tx_lir_str(f);
+    key = cache_key(j, f);
     double t1 = now_ms();
     tx_kernel_fn fn = key ? get_kernel(j, f, key, &err) : NULL;
     double t2 = now_ms();
@@ -483,5 +554,110 @@ done:
 
 tx_def_backend tx_jit_backend(tx_jit *j) {
     tx_def_backend b = { run_def, j };
+    return b;
+}
+
+/* ---- the group backend (fuse helper) ------------------------------------------- */
+
+typedef struct genv_lookup {
+    const tx_group_env *env;
+} genv_lookup;
+
+static bool lookup_genv(void *self, const char *name, tx_varinfo *out) {
+    const tx_group_env *env = ((genv_lookup *)self)->env;
+    txrt_tensor *t = env->get(env->ctx, name);
+    if (!t) return false;
+    memset(out, 0, sizeof *out);
+    out->type.dtype = (int)t->dtype;
+    out->type.rank = t->rank;
+    for (int k = 0; k < t->rank && k < TXRT_MAX_RANK; k++) out->type.dims[k] = t->shape[k];
+    return true;
+}
+
+static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_group_env *env, int *nrun,
+                     tx_diags *d) {
+    tx_jit *j = self;
+    *nrun = 0;
+    double t0 = now_ms();
+    genv_lookup gl = { env };
+    tx_lookup lk = { lookup_genv, &gl };
+    tx_arena *a = tx_arena_new(0);
+    const char *why = NULL;
+    tx_fuse_group *g = tx_fuse_plan(a, stmts, n, &lk, env->live, env->ctx, &why);
+    if (!g) {
+        tx_arena_free(a);
+        return 0;
+    }
+    tx_lir_func *f = g->kernel;
+    void **bufs = calloc((size_t)f->nbufs + 1, sizeof *bufs);
+    txrt_tensor **outs = calloc((size_t)f->nbufs + 1, sizeof *outs);
+    void **scratch = calloc((size_t)f->nbufs + 1, sizeof *scratch);
+    char *key = NULL, *err = NULL;
+    txrt_ctx rc;
+    txrt_ctx_init(&rc);
+    bool ok = bufs && outs && scratch;
+    for (int k = 0; ok && k < f->nbufs; k++) {
+        const tx_lir_buf *B = &f->bufs[k];
+        if (g->buf_kind[k] == TX_FUSE_BUF_INPUT) {
+            txrt_tensor *t = env->get(env->ctx, g->buf_var[k]);
+            ok = t && t->size == B->size && t->dtype == B->dtype;
+            if (ok) bufs[k] = t->data;
+        } else if (g->buf_kind[k] == TX_FUSE_BUF_OUTPUT) {
+            /* reuse the tensor the name is bound to when only that binding
+             * holds it, it has this type and the group does not read it */
+            txrt_tensor *prev = env->get(env->ctx, g->buf_var[k]);
+            bool read = false;
+            for (int q = 0; q < f->nbufs; q++)
+                read |= g->buf_kind[q] == TX_FUSE_BUF_INPUT && strcmp(g->buf_var[q], g->buf_var[k]) == 0;
+            bool same = prev && !read && prev->refcount == 1 && prev->dtype == B->dtype && prev->rank == B->rank &&
+                        prev->size == B->size && (size_t)prev->size * txrt_dtype_size(B->dtype) >= ((size_t)1 << 20);
+            for (int q = 0; same && q < B->rank; q++) same = prev->shape[q] == B->shape[q];
+            outs[k] = same ? txrt_retain(prev) : txrt_tensor_new(&rc, B->dtype, B->rank, B->shape);
+            ok = outs[k] != NULL;
+            if (ok) bufs[k] = outs[k]->data;
+        } else {
+            size_t el = B->dtype == TXRT_C128 ? 16 : B->dtype == TXRT_F32 ? 4 : 8;
+            scratch[k] = calloc((size_t)(B->size > 0 ? B->size : 1), el);
+            ok = scratch[k] != NULL;
+            bufs[k] = scratch[k];
+        }
+    }
+    tx_kernel_fn fn = NULL;
+    if (ok) {
+        key = tx_lir_str(f);
+        double t1 = now_ms();
+        j->stats.lower_ms += t1 - t0;
+        fn = key ? get_kernel(j, f, key, &err) : NULL;
+    }
+    if (fn) {
+        double t2 = now_ms();
+        fn(bufs);
+        j->stats.run_ms += now_ms() - t2;
+        j->stats.nruns++;
+        j->stats.nfused++;
+        j->stats.nfused_stmts += g->nstmts;
+        for (int k = 0; k < g->nunbind; k++) env->set(env->ctx, g->unbind[k], NULL);
+        for (int k = 0; k < f->nbufs; k++)
+            if (outs[k]) env->set(env->ctx, g->buf_var[k], outs[k]);
+        *nrun = g->nstmts;
+    } else {
+        decline(j, err ? err : "the fused kernel could not be prepared");
+    }
+    for (int k = 0; k < f->nbufs; k++) {
+        if (outs && outs[k]) txrt_release(outs[k]);
+        if (scratch) free(scratch[k]);
+    }
+    free(bufs);
+    free(outs);
+    free(scratch);
+    free(key);
+    free(err);
+    tx_arena_free(a);
+    (void)d;
+    return 0;
+}
+
+tx_group_backend tx_jit_group_backend(tx_jit *j) {
+    tx_group_backend b = { run_group, j };
     return b;
 }

@@ -6,6 +6,12 @@
  *     void SYM(void **bufs)                       -- the kernel ABI
  *     internal void SYM.body(ptr noalias %b0, ...) -- the loop nest
  *
+ * plus, for each parallel loop at the kernel's top level (ir/lir_sched.c),
+ *
+ *     internal SYM.parN(ptr ctx, i64 lo, i64 hi)  -- one chunk of the loop
+ *     internal SYM.parN.body(noalias bufs..., i64 lo, i64 hi)
+ *
+ * which the body runs through txrt_parallel_for (see parallel_loop).
  * The entry loads the buffer pointers and calls the body, which is marked
  * alwaysinline: when the inliner folds it in, its noalias parameters become
  * scoped alias metadata, which is what lets LLVM vectorise loads of the
@@ -45,7 +51,11 @@ typedef struct cg {
     LLVMBuilderRef b;
     LLVMTypeRef f32, f64, i64, ptr, voidt;
     const tx_lir_func *f;
-    LLVMValueRef fn;          /* the body function */
+    LLVMValueRef fn;          /* the function being emitted (a body) */
+    LLVMBasicBlockRef entry;  /* its entry block (allocas) */
+    const char *sym;          /* the kernel's symbol */
+    int npar;                 /* parallel loops outlined so far */
+    int depth;                /* loops open around the insertion point */
     LLVMValueRef *bufp;       /* body parameters */
     LLVMValueRef *var;        /* current i64 value of each loop variable */
     LLVMValueRef *acc_re, *acc_im;
@@ -559,8 +569,69 @@ static bool accum(cg *c, const tx_lir_stmt *s) {
 
 static bool block(cg *c, const tx_lir_block *blk);
 
-static bool loop(cg *c, const tx_lir_stmt *s) {
-    if (s->extent <= 0) return true;
+/* Does a block in b accumulate into several accumulators side by side (a
+ * register tile built by unroll-and-jam)? */
+static bool jammed(const tx_lir_block *b) {
+    int nacc = 0;
+    for (int k = 0; k < b->n; k++) {
+        const tx_lir_stmt *s = b->stmts[k];
+        if (s->kind == TX_LIR_ACCUM && ++nacc >= 2) return true;
+        if (s->kind == TX_LIR_LOOP && jammed(&s->body)) return true;
+    }
+    return false;
+}
+
+/* Does e call a libm function the vectoriser can only scalarise (exp,
+ * sin, ... -- there is no vector library: kernels must call the same
+ * functions as the evaluator)? */
+static bool calls_libm(const tx_lir_expr *e) {
+    if (!e) return false;
+    if (e->kind == TX_LIR_UNARY || e->kind == TX_LIR_BINARY) {
+        bool cplx = tx_lir_is_complex(e->a->dtype);
+        switch (e->op) {
+        case TX_TOP_EXP: case TX_TOP_LOG: case TX_TOP_SIN: case TX_TOP_COS: case TX_TOP_TAN:
+        case TX_TOP_TANH: case TX_TOP_POW: case TX_TOP_SIGMOID:
+            return true;
+        case TX_TOP_SQRT: case TX_TOP_ABS: /* hypot */
+            if (cplx) return true;
+            break;
+        default:
+            break;
+        }
+    }
+    return calls_libm(e->a) || calls_libm(e->b) || calls_libm(e->c);
+}
+
+static bool block_calls_libm(const tx_lir_block *b) {
+    for (int k = 0; k < b->n; k++) {
+        const tx_lir_stmt *s = b->stmts[k];
+        if (s->kind == TX_LIR_LOOP ? block_calls_libm(&s->body) : calls_libm(s->value)) return true;
+    }
+    return false;
+}
+
+/* Attach !llvm.loop !{self, !{"llvm.loop.vectorize.enable", false}} to a
+ * latch branch.  Loops of a register tile carry it: the tile's copies are
+ * the vector dimension (the SLP vectoriser packs them), and vectorising
+ * the reduction loop around them instead would gather across rows.  So do
+ * loops calling libm functions: vectorised, each call is scalarised
+ * between lane extracts, spills and vzerouppers -- no faster than the
+ * scalar loop (bench/floor/elementwise: 13.5 vs 13.3 ms) and bigger and
+ * slower to compile. */
+static void no_loop_vectorize(cg *c, LLVMValueRef br) {
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(c->ctx, NULL, 0);
+    LLVMMetadataRef opt[2] = {
+        LLVMMDStringInContext2(c->ctx, "llvm.loop.vectorize.enable", 26),
+        LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 0, 0)),
+    };
+    LLVMMetadataRef ops[2] = { tmp, LLVMMDNodeInContext2(c->ctx, opt, 2) };
+    LLVMMetadataRef id = LLVMMDNodeInContext2(c->ctx, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(tmp, id);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9), LLVMMetadataAsValue(c->ctx, id));
+}
+
+/* for v in lo .. hi-1 (lo < hi), bottom-tested. */
+static bool emit_loop(cg *c, const tx_lir_stmt *s, LLVMValueRef lo, LLVMValueRef hi) {
     const char *name = c->f->vars[s->var].name;
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(B);
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
@@ -568,17 +639,154 @@ static bool loop(cg *c, const tx_lir_stmt *s) {
     LLVMBuildBr(B, body);
     LLVMPositionBuilderAtEnd(B, body);
     LLVMValueRef iv = LLVMBuildPhi(B, c->i64, name);
-    LLVMValueRef lo = LLVMConstInt(c->i64, (unsigned long long)s->lo, 1);
     LLVMAddIncoming(iv, &lo, &pre, 1);
     c->var[s->var] = iv;
+    c->depth++;
     if (!block(c, &s->body)) return false;
+    c->depth--;
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
     LLVMValueRef next = LLVMBuildNSWAdd(B, iv, LLVMConstInt(c->i64, 1, 0), "");
-    LLVMValueRef hi = LLVMConstInt(c->i64, (unsigned long long)(s->lo + s->extent), 1);
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, hi, ""), body, done);
+    LLVMValueRef br = LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, hi, ""), body, done);
+    if (jammed(&s->body) || block_calls_libm(&s->body)) no_loop_vectorize(c, br);
     LLVMAddIncoming(iv, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(B, done);
     c->var[s->var] = NULL;
+    return true;
+}
+
+static bool loop(cg *c, const tx_lir_stmt *s) {
+    if (s->extent <= 0) return true;
+    return emit_loop(c, s, LLVMConstInt(c->i64, (unsigned long long)s->lo, 1),
+                     LLVMConstInt(c->i64, (unsigned long long)(s->lo + s->extent), 1));
+}
+
+static void add_param_attr(cg *c, LLVMValueRef fn, unsigned idx, const char *name);
+
+/* Give fn's first nbufs parameters the buffers' names and attributes
+ * (noalias, nocapture, readonly inputs) and make them c->bufp. */
+static void buffer_params(cg *c, LLVMValueRef fn) {
+    const tx_lir_func *f = c->f;
+    for (int k = 0; k < f->nbufs; k++) {
+        c->bufp[k] = LLVMGetParam(fn, (unsigned)k);
+        LLVMSetValueName2(c->bufp[k], f->bufs[k].name, strlen(f->bufs[k].name));
+        add_param_attr(c, fn, (unsigned)k + 1, "noalias");
+        add_param_attr(c, fn, (unsigned)k + 1, "nocapture");
+        if (!f->bufs[k].output) add_param_attr(c, fn, (unsigned)k + 1, "readonly");
+    }
+}
+
+/* One alloca per accumulator (part) in the current function's entry block. */
+static void acc_allocas(cg *c) {
+    const tx_lir_func *f = c->f;
+    for (int k = 0; k < f->naccs; k++) {
+        LLVMTypeRef t = comp_type(c, f->accs[k].dtype);
+        char nm[32];
+        snprintf(nm, sizeof nm, "acc%d", k);
+        c->acc_re[k] = LLVMBuildAlloca(B, t, nm);
+        c->acc_im[k] = tx_lir_is_complex(f->accs[k].dtype) ? LLVMBuildAlloca(B, t, nm) : NULL;
+    }
+}
+
+/* A parallel loop at the top level of the kernel becomes
+ *
+ *     internal void SYM.parN.body(noalias bufs..., i64 lo, i64 hi)  -- alwaysinline:
+ *         for v in s->lo+lo .. s->lo+hi { body }
+ *     internal void SYM.parN(ptr ctx, i64 lo, i64 hi)              -- loads bufs from ctx
+ *     ... call txrt_parallel_for(extent, SYM.parN, ctx)            -- in the kernel
+ *
+ * ctx is an array of the buffer pointers on the kernel's stack.  Each
+ * chunk has its own accumulators (allocas of the chunk function), which is
+ * all a loop with independent iterations needs.  The body function keeps
+ * the noalias parameters, as the kernel's own body does. */
+static bool parallel_loop(cg *c, const tx_lir_stmt *s) {
+    if (s->extent <= 0) return true;
+    const tx_lir_func *f = c->f;
+    int nb = f->nbufs, id = c->npar++;
+    size_t nlen = strlen(c->sym) + 32;
+    char *name = malloc(nlen);
+    LLVMTypeRef *pt = calloc((size_t)nb + 2, sizeof *pt);
+    LLVMValueRef *bufp = calloc((size_t)nb + 1, sizeof *bufp);
+    LLVMValueRef *acc_re = calloc((size_t)f->naccs + 1, sizeof *acc_re);
+    LLVMValueRef *acc_im = calloc((size_t)f->naccs + 1, sizeof *acc_im);
+    if (!name || !pt || !bufp || !acc_re || !acc_im) {
+        free(name), free(pt), free(bufp), free(acc_re), free(acc_im);
+        return fail(c, "out of memory");
+    }
+    /* the chunk body */
+    for (int k = 0; k < nb; k++) pt[k] = c->ptr;
+    pt[nb] = pt[nb + 1] = c->i64;
+    snprintf(name, nlen, "%s.par%d.body", c->sym, id);
+    LLVMValueRef bfn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->voidt, pt, (unsigned)nb + 2, 0));
+    LLVMSetLinkage(bfn, LLVMInternalLinkage);
+    add_fn_attr(c, bfn, "alwaysinline");
+    add_fn_attr(c, bfn, "nounwind");
+    struct { LLVMValueRef fn, *bufp, *acc_re, *acc_im; LLVMBasicBlockRef entry, at; } saved = {
+        c->fn, c->bufp, c->acc_re, c->acc_im, c->entry, LLVMGetInsertBlock(B)
+    };
+    c->fn = bfn;
+    c->bufp = bufp;
+    c->acc_re = acc_re;
+    c->acc_im = acc_im;
+    buffer_params(c, bfn);
+    c->entry = LLVMAppendBasicBlockInContext(c->ctx, bfn, "entry");
+    LLVMPositionBuilderAtEnd(B, c->entry);
+    acc_allocas(c);
+    LLVMValueRef off = LLVMConstInt(c->i64, (unsigned long long)s->lo, 1);
+    LLVMValueRef lo = LLVMBuildNSWAdd(B, LLVMGetParam(bfn, (unsigned)nb), off, "lo");
+    LLVMValueRef hi = LLVMBuildNSWAdd(B, LLVMGetParam(bfn, (unsigned)nb + 1), off, "hi");
+    bool ok = emit_loop(c, s, lo, hi);
+    if (ok) LLVMBuildRetVoid(B);
+    /* the chunk function txrt_parallel_for calls */
+    LLVMTypeRef cpt[3] = { c->ptr, c->i64, c->i64 };
+    LLVMTypeRef cfty = LLVMFunctionType(c->voidt, cpt, 3, 0);
+    snprintf(name, nlen, "%s.par%d", c->sym, id);
+    LLVMValueRef cfn = LLVMAddFunction(c->mod, name, cfty);
+    LLVMSetLinkage(cfn, LLVMInternalLinkage);
+    add_fn_attr(c, cfn, "nounwind");
+    if (ok) {
+        LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(c->ctx, cfn, "entry"));
+        LLVMValueRef ctxp = LLVMGetParam(cfn, 0);
+        LLVMValueRef all[nb + 2];
+        for (int k = 0; k < nb; k++) {
+            LLVMValueRef i = LLVMConstInt(c->i64, (unsigned long long)k, 0);
+            all[k] = LLVMBuildLoad2(B, c->ptr, LLVMBuildInBoundsGEP2(B, c->ptr, ctxp, &i, 1, ""), f->bufs[k].name);
+            LLVMSetAlignment(all[k], 8);
+        }
+        all[nb] = LLVMGetParam(cfn, 1);
+        all[nb + 1] = LLVMGetParam(cfn, 2);
+        LLVMBuildCall2(B, LLVMGlobalGetValueType(bfn), bfn, all, (unsigned)nb + 2, "");
+        LLVMBuildRetVoid(B);
+    }
+    c->fn = saved.fn;
+    c->bufp = saved.bufp;
+    c->acc_re = saved.acc_re;
+    c->acc_im = saved.acc_im;
+    c->entry = saved.entry;
+    free(name), free(pt), free(bufp), free(acc_re), free(acc_im);
+    if (!ok) return false;
+    /* the call: ctx on the kernel's stack (allocated in its entry block) */
+    LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(c->entry);
+    if (first) LLVMPositionBuilderBefore(eb, first);
+    else LLVMPositionBuilderAtEnd(eb, c->entry);
+    LLVMValueRef ctxa = LLVMBuildArrayAlloca(eb, c->ptr, LLVMConstInt(c->i64, (unsigned long long)(nb > 0 ? nb : 1), 0),
+                                             "par.ctx");
+    LLVMSetAlignment(ctxa, 8);
+    LLVMDisposeBuilder(eb);
+    LLVMPositionBuilderAtEnd(B, saved.at);
+    for (int k = 0; k < nb; k++) {
+        LLVMValueRef i = LLVMConstInt(c->i64, (unsigned long long)k, 0);
+        LLVMBuildStore(B, c->bufp[k], LLVMBuildInBoundsGEP2(B, c->ptr, ctxa, &i, 1, ""));
+    }
+    LLVMTypeRef ppt[3] = { c->i64, c->ptr, c->ptr };
+    LLVMTypeRef pfty = LLVMFunctionType(c->voidt, ppt, 3, 0);
+    LLVMValueRef pfn = LLVMGetNamedFunction(c->mod, "txrt_parallel_for");
+    if (!pfn) {
+        pfn = LLVMAddFunction(c->mod, "txrt_parallel_for", pfty);
+        add_fn_attr(c, pfn, "nounwind");
+    }
+    LLVMValueRef pargs[3] = { LLVMConstInt(c->i64, (unsigned long long)s->extent, 1), cfn, ctxa };
+    LLVMBuildCall2(B, pfty, pfn, pargs, 3, "");
     return true;
 }
 
@@ -587,7 +795,8 @@ static bool block(cg *c, const tx_lir_block *blk) {
         const tx_lir_stmt *s = blk->stmts[k];
         switch (s->kind) {
         case TX_LIR_LOOP:
-            if (!loop(c, s)) return false;
+            /* only top-level loops run in parallel; nested marks run serially */
+            if (!(s->parallel && c->depth == 0 ? parallel_loop(c, s) : loop(c, s))) return false;
             break;
         case TX_LIR_ACC_INIT: {
             const tx_lir_acc *a = &c->f->accs[s->acc];
@@ -634,22 +843,10 @@ static bool body_function(cg *c, const char *sym) {
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
     add_fn_attr(c, c->fn, "alwaysinline");
     add_fn_attr(c, c->fn, "nounwind");
-    for (int k = 0; k < nb; k++) {
-        c->bufp[k] = LLVMGetParam(c->fn, (unsigned)k);
-        LLVMSetValueName2(c->bufp[k], f->bufs[k].name, strlen(f->bufs[k].name));
-        add_param_attr(c, c->fn, (unsigned)k + 1, "noalias");
-        add_param_attr(c, c->fn, (unsigned)k + 1, "nocapture");
-        if (!f->bufs[k].output) add_param_attr(c, c->fn, (unsigned)k + 1, "readonly");
-    }
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry");
-    LLVMPositionBuilderAtEnd(B, entry);
-    for (int k = 0; k < f->naccs; k++) {
-        LLVMTypeRef t = comp_type(c, f->accs[k].dtype);
-        char nm[32];
-        snprintf(nm, sizeof nm, "acc%d", k);
-        c->acc_re[k] = LLVMBuildAlloca(B, t, nm);
-        c->acc_im[k] = tx_lir_is_complex(f->accs[k].dtype) ? LLVMBuildAlloca(B, t, nm) : NULL;
-    }
+    buffer_params(c, c->fn);
+    c->entry = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry");
+    LLVMPositionBuilderAtEnd(B, c->entry);
+    acc_allocas(c);
     if (!block(c, &f->body)) return false;
     LLVMBuildRetVoid(B);
     return true;
@@ -682,6 +879,7 @@ LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.f = f;
+    c.sym = sym;
     c.mod = LLVMModuleCreateWithNameInContext(sym, ctx);
     c.b = LLVMCreateBuilderInContext(ctx);
     c.f32 = LLVMFloatTypeInContext(ctx);

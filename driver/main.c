@@ -1,10 +1,12 @@
 /*
  * main.c -- the txc command line.
  *
- *   txc run FILE.tx [--backend jit|interp] [-O0..-O3] [--time] [--threads N]
+ *   txc run FILE.tx [--backend jit|interp] [-O0..-O3] [--time] [--threads N] [--repeat N]
  *   txc check FILE.tx
  *   txc plan FILE.tx [--dot] [--max-intermediate ELEMS]
  *   txc emit FILE.tx --tir | --llvm | --asm
+ *   txc build FILE.tx -o OUT.o [--header OUT.h] [--shared] [--emit obj|llvm|asm]
+ *             [--shape n=128,...] [--cpu CPU] [-O0..-O3]       (driver/build.c)
  *   txc [repl]
  *
  * Exit status: 0 success, 1 compile error, 2 command-line misuse,
@@ -17,9 +19,12 @@
 #include <time.h>
 
 #include "codegen/codegen.h"
+#include "driver/build.h"
 #include "driver/pipeline.h"
 #include "driver/render.h"
 #include "driver/repl.h"
+#include "frontend/builtins.h"
+#include "ir/blas.h"
 #include "ir/interp.h"
 #include "ir/plan.h"
 #include "txrt_linalg.h"
@@ -39,9 +44,15 @@ static const char usage[] =
     "      --backend interp   run on the reference evaluator (naive loops, the oracle)\n"
     "      -O0 .. -O3         LLVM optimisation level (default -O3)\n"
     "      --time             print compile and run times to stderr\n"
-    "      --threads N        worker threads (accepted; kernels are single-threaded for now)\n"
+    "      --repeat N         run once to warm up, then N more times; with --time report the\n"
+    "                         median and min of the timed runs (leading lets/loads and trailing\n"
+    "                         save/print run once, outside the timing)\n"
+    "      --threads N        threads for parallel loops and BLAS (default: all cores, or\n"
+    "                         the TXC_THREADS environment variable)\n"
     "      --plan             print the contraction plan of each statement to stderr\n"
     "      --no-plan          run every statement as written (no contraction planning)\n"
+    "      --no-fuse          run every statement as its own kernel (no fusion of statements)\n"
+    "      --no-blas          run contractions as JIT loops too (no BLAS dispatch; for testing)\n"
     "      --max-intermediate ELEMS  cap the size of the planner's temporaries\n"
     "  check FILE.tx    parse and check only\n"
     "  plan FILE.tx     print each contraction's order and its cost against the naive loop nest\n"
@@ -50,6 +61,13 @@ static const char usage[] =
     "  emit FILE.tx --tir   print the tensor IR\n"
     "  emit FILE.tx --llvm  run the script and print the optimised LLVM IR of every kernel\n"
     "  emit FILE.tx --asm   the same as assembly\n"
+    "  build FILE.tx -o OUT.o   compile every def to an object exporting C functions\n"
+    "      --header OUT.h     also write a C header declaring them\n"
+    "      --shared           link a shared library (-o libOUT.so) with the system cc\n"
+    "      --emit obj|llvm|asm  the object (default), LLVM IR or assembly\n"
+    "      --shape n=128,d=16   specialise the sizes of the defs (required when they have sizes;\n"
+    "                           f.n=4 gives def f its own value); docs/AOT.md has the C ABI\n"
+    "      --cpu generic|x86-64-v3|native|NAME  the CPU to generate code for (default: this host)\n"
     "  repl             interactive session (also: txc with no arguments)\n"
     "  --help           this text\n"
     "  --version        print the version\n"
@@ -77,8 +95,11 @@ typedef struct options {
     int emit;           /* 0 none, 't' TIR, 'l' LLVM, 'a' assembly */
     int opt;            /* -O level */
     int threads;
+    int repeat;         /* run --repeat N: timed runs after the warm-up, 0 = plain run */
     bool show_plan;     /* run --plan */
     bool no_plan;       /* run --no-plan */
+    bool no_fuse;       /* run --no-fuse */
+    bool no_blas;       /* run --no-blas */
     bool dot;           /* plan --dot */
     double max_inter;   /* --max-intermediate, 0 = no cap */
 } options;
@@ -88,6 +109,12 @@ static int parse_options(int argc, char **argv, options *o) {
     o->cmd = argv[1];
     o->backend = "jit";
     o->opt = 3;
+    {   /* TXC_THREADS=N: the default of --threads */
+        const char *te = getenv("TXC_THREADS");
+        char *end;
+        long n = te && *te ? strtol(te, &end, 10) : 0;
+        if (te && *te && !*end && n >= 1 && n <= 1024) o->threads = (int)n;
+    }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--time") == 0) o->time = true;
@@ -97,6 +124,8 @@ static int parse_options(int argc, char **argv, options *o) {
         else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o->opt = a[2] - '0';
         else if (strcmp(a, "--plan") == 0) o->show_plan = true;
         else if (strcmp(a, "--no-plan") == 0) o->no_plan = true;
+        else if (strcmp(a, "--no-fuse") == 0) o->no_fuse = true;
+        else if (strcmp(a, "--no-blas") == 0) o->no_blas = true;
         else if (strcmp(a, "--dot") == 0) o->dot = true;
         else if (strcmp(a, "--max-intermediate") == 0) {
             if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
@@ -105,6 +134,14 @@ static int parse_options(int argc, char **argv, options *o) {
             if (*end || !(v >= 1) || v > 9.2e18)
                 return usage_error("--max-intermediate needs a number of elements (at least 1), not '%s'", argv[i]);
             o->max_inter = v;
+        }
+        else if (strcmp(a, "--repeat") == 0) {
+            if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 100000)
+                return usage_error("--repeat needs a whole number from 1 to 100000, not '%s'", argv[i]);
+            o->repeat = (int)n;
         }
         else if (strcmp(a, "--backend") == 0 || strcmp(a, "--threads") == 0) {
             if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
@@ -142,12 +179,101 @@ static tx_plan_runtime *plan_unit(const options *o, tx_unit *u, tx_interp *in) {
     tx_plan_opts_default(&po);
     po.max_intermediate = o->max_inter;
     tx_plan_report rep = { 0 };
-    tx_plan_program(u->arena, u->tir, &po, o->show_plan ? &rep : NULL);
-    if (o->show_plan) tx_plan_print(stderr, &rep);
+    /* fusing: fuse first, plan what remains when it runs (ir/fuse.h) */
+    bool fusing = !o->no_fuse && strcmp(o->backend, "jit") == 0;
+    if (!fusing) tx_plan_program(u->arena, u->tir, &po, o->show_plan ? &rep : NULL);
+    if (o->show_plan && !fusing) tx_plan_print(stderr, &rep);
     tx_plan_runtime *rt = tx_plan_runtime_new(&po, o->show_plan ? stderr : NULL, u->src);
     tx_def_rewriter rw = tx_plan_rewriter(rt);
     tx_interp_set_rewriter(in, &rw);
     return rt;
+}
+
+/* CPU time of the whole process (all threads), seconds: --repeat reports it
+ * next to the wall time, which other jobs on a shared machine inflate. */
+static double cpu_sec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* --repeat: a statement that makes the program's inputs (a let, or a
+ * load/randn/rand/zeros/... call) and belongs to the set-up run once
+ * before the timing, and one that only reports results (save, print,
+ * assert) and belongs to the trailer run once after it. */
+static bool is_input_stmt(const tx_tir_stmt *s) {
+    if (s->kind == TX_TIR_DEF) return s->is_let;
+    if (s->kind != TX_TIR_CALL) return false;
+    switch (s->builtin) {
+    case TX_B_LOAD: case TX_B_RAND: case TX_B_RANDN: case TX_B_ZEROS: case TX_B_ONES:
+    case TX_B_FULL: case TX_B_EYE: case TX_B_ARANGE: case TX_B_LINSPACE: return true;
+    default: return false;
+    }
+}
+
+static bool is_output_stmt(const tx_tir_stmt *s) {
+    if (s->kind == TX_TIR_DEF) return s->out && s->out[0] == '%';   /* `print C[0,0]` picks into %1 */
+    return s->kind == TX_TIR_PRINT || s->kind == TX_TIR_ASSERT ||
+           (s->kind == TX_TIR_CALL && s->builtin == TX_B_SAVE);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* txc run --repeat N: the leading input statements run once, then the
+ * body (everything between them and the trailing output statements) once
+ * to warm up -- planning at run time, JIT compilation, FFTW plans -- and N
+ * more times in the same process with every cache warm; then the trailer
+ * once.  With --time the first run and the median/min of the N timed runs
+ * go to stderr in one line (bench/run.py parses it). */
+static int run_repeated(const options *o, tx_interp *in, tx_unit *u, tx_jit *jit, double plan_sec) {
+    const tx_tir_program *p = u->tir;
+    int b = 0, e = p->nstmts;
+    while (b < e && is_input_stmt(p->stmts[b])) b++;
+    while (e > b && is_output_stmt(p->stmts[e - 1])) e--;
+    tx_tir_program setup = *p, body = *p, trailer = *p;
+    setup.nstmts = b;
+    body.stmts = p->stmts + b, body.nstmts = e - b;
+    trailer.stmts = p->stmts + e, trailer.nstmts = p->nstmts - e;
+    double t0 = now_sec();
+    int rc = tx_interp_run(in, &setup, &u->diags);
+    double t1 = now_sec();
+    if (!rc) rc = tx_interp_run(in, &body, &u->diags);
+    double t2 = now_sec();
+    tx_jit_stats st0 = { 0 }, st1 = { 0 };
+    if (jit) tx_jit_get_stats(jit, &st0);
+    double *ms = calloc(2 * (size_t)o->repeat, sizeof *ms), *cpu = ms ? ms + o->repeat : NULL;
+    int nrun = 0;
+    while (!rc && ms && nrun < o->repeat) {
+        double s = now_sec(), c = cpu_sec();
+        rc = tx_interp_run(in, &body, &u->diags);
+        cpu[nrun] = 1e3 * (cpu_sec() - c);
+        ms[nrun++] = 1e3 * (now_sec() - s);
+    }
+    if (jit) tx_jit_get_stats(jit, &st1);
+    if (!rc) rc = tx_interp_run(in, &trailer, &u->diags);
+    if (o->time && nrun > 0) {
+        qsort(ms, (size_t)nrun, sizeof *ms, cmp_double);
+        qsort(cpu, (size_t)nrun, sizeof *cpu, cmp_double);
+        double med = nrun % 2 ? ms[nrun / 2] : 0.5 * (ms[nrun / 2 - 1] + ms[nrun / 2]);
+        double cmed = nrun % 2 ? cpu[nrun / 2] : 0.5 * (cpu[nrun / 2 - 1] + cpu[nrun / 2]);
+        uint32_t l0 = 0, l1 = 0, col;
+        if (b < e && p->src) {
+            tx_source_linecol(p->src, p->stmts[b]->span.lo, &l0, &col);
+            tx_source_linecol(p->src, p->stmts[e - 1]->span.lo, &l1, &col);
+        }
+        fprintf(stderr,
+                "txc: repeat: set-up %.3f ms (%d statements); first run %.3f ms (planning %.3f ms, jit compile "
+                "%.3f ms, %d kernels); %d timed runs of lines %d-%d: median %.4f ms, min %.4f ms, "
+                "process cpu median %.4f ms (%d kernels compiled during them)\n",
+                1e3 * (t1 - t0), b, 1e3 * (t2 - t1), 1e3 * plan_sec, st0.compile_ms, st0.ncompiled, nrun,
+                (int)l0, (int)l1,
+                med, ms[0], cmed, st1.ncompiled - st0.ncompiled);
+    }
+    free(ms);
+    return rc;
 }
 
 /* Run a compiled unit on the chosen backend.  `emit --llvm/--asm` runs the
@@ -159,6 +285,9 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
     if (emitting && !(out = fopen("/dev/null", "w"))) out = stdout;
     tx_interp *in = tx_interp_new(out);
     tx_jit *jit = NULL;
+    tx_blas *blas = NULL;
+    if (o->threads > 0) txrt_blas_set_threads(o->threads);   /* BLAS runs outside txc's parallel regions */
+    if (o->threads > 0) txrt_set_threads(o->threads);        /* kernels' parallel loops (txrt_parallel_for) */
     if (strcmp(o->backend, "jit") == 0) {
         jit = tx_jit_new(o->opt, &u->diags);
         if (!jit) {
@@ -167,12 +296,27 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             return EXIT_RUNTIME;
         }
         tx_def_backend b = tx_jit_backend(jit);
+        if (!o->no_blas) {
+            /* pairwise contractions of BLAS shape go to BLAS, the rest to the JIT;
+             * TXC_BLAS_CROSSOVER (multiply-adds per call) overrides the measured
+             * crossover, for bench/blas_crossover */
+            const char *x = getenv("TXC_BLAS_CROSSOVER");
+            if (x && *x) tx_blas_set_crossover(strtod(x, NULL));
+            blas = tx_blas_new(&b);
+            b = tx_blas_backend(blas);
+        }
         tx_interp_set_backend(in, &b);
+        if (!o->no_fuse) {
+            tx_group_backend gb = tx_jit_group_backend(jit);
+            tx_interp_set_group_backend(in, &gb);
+            tx_interp_set_script(in, true);
+        }
         if (emitting) tx_jit_set_emit(jit, stdout, o->emit == 'l' ? TX_CG_EMIT_LLVM : TX_CG_EMIT_ASM);
     }
+    double tp = now_sec();
     tx_plan_runtime *planner = plan_unit(o, u, in);
     double t0 = now_sec();
-    int rc = tx_interp_run(in, u->tir, &u->diags);
+    int rc = o->repeat && !emitting ? run_repeated(o, in, u, jit, t0 - tp) : tx_interp_run(in, u->tir, &u->diags);
     double run_sec = now_sec() - t0;
     fflush(stdout);
     tx_render_diags(stderr, &u->diags);
@@ -186,11 +330,20 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
                     "txc: jit: %d kernels compiled in %.3f ms, %d cache hits, %d runs taking %.3f ms, "
                     "%d definitions left to the evaluator\n",
                     st.ncompiled, st.compile_ms, st.ncache_hits, st.nruns, st.run_ms, st.ndeclined);
+            fprintf(stderr, "txc: fuse: %d groups fused (%d statements)%s\n", st.nfused, st.nfused_stmts,
+                    o->no_fuse ? " (--no-fuse)" : "");
+        }
+        if (blas) {
+            tx_blas_stats bs;
+            tx_blas_get_stats(blas, &bs);
+            fprintf(stderr, "txc: blas: %d definitions ran through BLAS (%d gemm, %d gemv calls, %d copies) "
+                            "taking %.3f ms\n", bs.ndefs, bs.ngemm, bs.ngemv, bs.ncopies, bs.run_ms);
         }
     }
     tx_interp_free(in);
     tx_plan_runtime_free(planner);
     tx_jit_free(jit);
+    tx_blas_free(blas);
     if (out != stdout) fclose(out);
     return rc;
 }
@@ -254,8 +407,7 @@ static int txc_main(int argc, char **argv) {
             return usage_error("emit %s needs the jit backend", o.emit == 'l' ? "--llvm" : "--asm");
         return cmd_file(&o);
     }
-    if (strcmp(cmd, "build") == 0)
-        return usage_error("'%s' is not available yet in this version of txc", cmd);
+    if (strcmp(cmd, "build") == 0) return tx_build_main(argc, argv);
     return usage_error("unknown command '%s'", cmd);
 }
 

@@ -60,6 +60,7 @@
 #include "driver/render.h"
 #include "frontend/builtins.h"
 #include "frontend/sema.h"
+#include "ir/blas.h"
 #include "ir/interp.h"
 #include "ir/plan.h"
 
@@ -163,6 +164,7 @@ typedef struct session {
     bool time;              /* :time on */
     bool use_jit;           /* :backend jit (the default) */
     tx_jit *jit;            /* created on first use */
+    tx_blas *blas;          /* BLAS dispatch in front of the JIT (ir/blas.h) */
     bool jit_failed;        /* LLVM cannot target this host: evaluator only */
     tx_plan_opts plan_opts;
     tx_plan_runtime *planner;   /* plans statements whose sizes are known only when they run */
@@ -190,7 +192,10 @@ static tx_jit *session_jit(session *s) {
 static void install_backend(session *s) {
     tx_jit *j = s->use_jit ? session_jit(s) : NULL;
     if (j) {
+        /* pairwise contractions of BLAS shape go to BLAS, the rest to the JIT */
         tx_def_backend b = tx_jit_backend(j);
+        if (!s->blas) s->blas = tx_blas_new(&b);
+        b = tx_blas_backend(s->blas);
         tx_interp_set_backend(s->in, &b);
     } else {
         tx_interp_set_backend(s->in, NULL);
@@ -228,6 +233,8 @@ static void session_end(session *s) {
     s->planner = NULL;
     tx_jit_free(s->jit);
     s->jit = NULL;
+    tx_blas_free(s->blas);
+    s->blas = NULL;
 }
 
 static void keep_arena(session *s, tx_arena *a) {

@@ -24,6 +24,14 @@
  *   FOR   the body runs in the enclosing environment; the loop variable
  *         (a rank-0 f64) exists only inside the loop.
  *   PRINT, ASSERT, RETURN as the language says.
+ * Backends.  A DEF backend (the JIT) may run each ordinary DEF, a
+ * rewriter (the planner) may replace it by pairwise steps, and a group
+ * backend (the fuser through the JIT) is offered every stretch of
+ * consecutive DEFs first and may run a prefix of it as one kernel; it asks
+ * group_live whether a variable can still be read (later statements, the
+ * next iteration of an enclosing loop, a function's results, later REPL
+ * units unless tx_interp_set_script).  A large tensor that a definition
+ * replaces and that nobody else holds is reused for the new value.
  * Result dtypes are the checker's (tx_tir_def_type: numpy's value-based
  * promotion), so static and run-time types agree.  Temporaries ("%N")
  * are dropped at the end of each tx_interp_run.
@@ -226,7 +234,21 @@ struct tx_interp {
     txrt_ctx ctx;
     tx_def_backend backend;         /* runs DEFs when set (the JIT); else we do */
     tx_def_rewriter rewriter;       /* replaces DEFs when set (the planner) */
+    tx_group_backend group;         /* runs stretches of DEFs when set (the fuser) */
+    bool script;                    /* the unit is a whole program (tx_interp_set_script) */
 };
+
+/* The statement lists being executed, innermost first: what the group
+ * backend's liveness question is answered from. */
+enum { FR_TOP, FR_LOOP, FR_FUNC };
+typedef struct frame {
+    tx_tir_stmt **body;
+    int n;
+    int pos;                        /* the statement being executed */
+    int kind;                       /* FR_TOP, FR_LOOP, FR_FUNC */
+    const tx_tir_func *fn;          /* FR_FUNC */
+    struct frame *up;
+} frame;
 
 /* One tx_interp_run: where diagnostics go and how deep the calls are. */
 typedef struct run {
@@ -235,6 +257,7 @@ typedef struct run {
     int depth;
     bool no_rewrite;                /* running a rewriter's replacement */
     double trips;                   /* iterations of the enclosing for loops, multiplied (0 = none) */
+    frame *fr;                      /* innermost statement list */
 } run;
 
 tx_interp *tx_interp_new(FILE *out) {
@@ -1039,6 +1062,29 @@ static double work_of(const tx_tir_stmt *def, const tx_tir_expr *e, int depth) {
     return w;
 }
 
+static bool expr_reads(const tx_tir_expr *x, const char *name);
+
+/* Buffers from this size on are reused when a definition replaces a
+ * tensor nobody else holds (below it, allocation is cheap anyway). */
+#define REUSE_BYTES ((size_t)1 << 20)
+
+/* X = ... where X is bound to a tensor of the same dtype and shape that
+ * only this binding holds and the right-hand side does not read: write the
+ * new value into that tensor instead of a fresh one (a fresh large tensor
+ * costs a page fault per 4 KiB when first written).  Returned zeroed, with
+ * a new reference; NULL when not possible. */
+static txrt_tensor *reuse_buffer(env *e, const char *name, const tx_tir_expr *rhs, txrt_dtype dt, int rank,
+                                 const int64_t *shape) {
+    txrt_tensor *t = env_get(e, name);
+    if (!t || t->refcount != 1 || t->dtype != dt || t->rank != rank) return NULL;
+    for (int k = 0; k < rank; k++)
+        if (t->shape[k] != shape[k]) return NULL;
+    size_t bytes = (size_t)t->size * txrt_dtype_size(dt);
+    if (bytes < REUSE_BYTES || expr_reads(rhs, name)) return NULL;
+    memset(t->data, 0, bytes);
+    return txrt_retain(t);
+}
+
 static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
     tx_diags *d = r->d;
     char sa[256], sb[256];
@@ -1173,7 +1219,8 @@ static int exec_def(run *r, env *e, const tx_tir_stmt *s) {
             goto done;
         }
     }
-    R = txrt_tensor_new(&r->in->ctx, (txrt_dtype)dt, local.nout, shape);
+    R = reuse_buffer(e, s->out, local.rhs, (txrt_dtype)dt, local.nout, shape);
+    if (!R) R = txrt_tensor_new(&r->in->ctx, (txrt_dtype)dt, local.nout, shape);
     if (!R) {
         rc = runtime_fail(r, s->span);
         goto done;
@@ -1966,7 +2013,7 @@ static int call_builtin(run *r, env *e, const tx_tir_stmt *s, argval *av, txrt_t
 
 /* ---- statements ------------------------------------------------------------------ */
 
-static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n);
+static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n, int kind, const tx_tir_func *fn);
 
 /* Size names of a signature: bound from the arguments' shapes. */
 typedef struct sizetab {
@@ -2078,7 +2125,7 @@ static int call_user(run *r, env *caller, const tx_tir_stmt *s, argval *av, txrt
 
     if (fsrc) d->src = fsrc;
     r->depth++;
-    rc = exec_stmts(r, &local, fn->body, fn->nbody);
+    rc = exec_stmts(r, &local, fn->body, fn->nbody, FR_FUNC, fn);
     r->depth--;
     if (rc == RC_RETURN) rc = RC_OK;
     if (rc) goto done;
@@ -2217,7 +2264,7 @@ static int exec_for(run *r, env *e, const tx_tir_stmt *s) {
             }
             env_put(e, s->var, t);
         }
-        rc = exec_stmts(r, e, s->body, s->nbody);
+        rc = exec_stmts(r, e, s->body, s->nbody, FR_LOOP, NULL);
     }
     r->trips = saved_trips;
     if (shadowed) env_put(e, s->var, shadowed);
@@ -2278,21 +2325,148 @@ static int exec_stmt(run *r, env *e, const tx_tir_stmt *s) {
     return RC_COMPILE;
 }
 
-static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n) {
-    for (int k = 0; k < n; k++) {
-        int rc = exec_stmt(r, e, body[k]);
-        if (rc) return rc;
+/* ---- liveness for the group backend ---------------------------------------------- */
+
+static bool expr_reads(const tx_tir_expr *x, const char *name) {
+    if (!x) return false;
+    if (x->kind == TX_TIR_ACCESS && x->var && strcmp(x->var, name) == 0) return true;
+    return expr_reads(x->a, name) || expr_reads(x->b, name) || expr_reads(x->c, name);
+}
+
+/* Whether statement s (deeply) reads name. */
+static bool stmt_reads(const tx_tir_stmt *s, const char *name) {
+    switch (s->kind) {
+    case TX_TIR_DEF:
+        return (s->accumulate && strcmp(s->out, name) == 0) || expr_reads(s->rhs, name);
+    case TX_TIR_CALL:
+        for (int k = 0; k < s->nargs; k++)
+            if (expr_reads(s->args[k], name)) return true;
+        for (int k = 0; k < s->nkwargs; k++)
+            if (expr_reads(s->kwargs[k].value, name)) return true;
+        return false;
+    case TX_TIR_FOR:
+        if (expr_reads(s->lo, name) || expr_reads(s->hi, name)) return true;
+        for (int k = 0; k < s->nbody; k++)
+            if (stmt_reads(s->body[k], name)) return true;
+        return false;
+    case TX_TIR_PRINT:
+        for (int k = 0; k < s->nitems; k++)
+            if (expr_reads(s->items[k], name)) return true;
+        return false;
+    case TX_TIR_ASSERT:
+        for (int k = 0; k < s->nargs; k++)
+            if (expr_reads(s->args[k], name)) return true;
+        for (int k = 0; k < s->nitems; k++)
+            if (expr_reads(s->items[k], name)) return true;
+        return false;
+    case TX_TIR_RETURN:
+        return false;
     }
+    return true;
+}
+
+typedef struct group_ctx {
+    run *r;
+    env *e;
+    int end;                        /* the stretch ends before fr->body[end] */
+} group_ctx;
+
+static txrt_tensor *group_get(void *ctx, const char *name) {
+    return env_get(((group_ctx *)ctx)->e, name);
+}
+
+static void group_set(void *ctx, const char *name, txrt_tensor *t) {
+    env *e = ((group_ctx *)ctx)->e;
+    if (t) env_put(e, name, txrt_retain(t));
+    else env_remove(e, name);
+}
+
+/* Whether s assigns all of name (a later read sees only the new value). */
+static bool stmt_kills(const tx_tir_stmt *s, const char *name) {
+    if (s->kind == TX_TIR_DEF) return !s->accumulate && strcmp(s->out, name) == 0;
+    if (s->kind == TX_TIR_CALL)
+        for (int k = 0; k < s->nresults; k++)
+            if (strcmp(s->results[k], name) == 0) return true;
+    return false;
+}
+
+/* Scan body[from..n): 1 read before being reassigned, 0 reassigned first,
+ * -1 neither. */
+static int scan_reads(tx_tir_stmt **body, int from, int n, const char *name) {
+    for (int k = from; k < n; k++) {
+        if (stmt_reads(body[k], name)) return 1;
+        if (stmt_kills(body[k], name)) return 0;
+    }
+    return -1;
+}
+
+/* Conservative: true unless no statement that can run later reads name
+ * before assigning it anew. */
+static bool group_live(void *ctx, const char *name) {
+    group_ctx *g = ctx;
+    int from = g->end;
+    for (frame *f = g->r->fr; f; f = f->up) {
+        int sc = scan_reads(f->body, from, f->n, name);
+        if (sc == 1) return true;
+        if (sc == 0) return false;
+        if (f->kind == FR_LOOP && scan_reads(f->body, 0, f->n, name) == 1) return true; /* next iteration */
+        if (f->kind == FR_FUNC) {   /* only the results leave a function */
+            for (int k = 0; f->fn && k < f->fn->nresults; k++)
+                if (strcmp(f->fn->results[k].name, name) == 0) return true;
+            return false;
+        }
+        if (f->kind == FR_TOP) return !g->r->in->script || g->r->depth > 0;
+        from = f->up ? f->up->pos + 1 : 0;
+    }
+    return true;
+}
+
+/* Offer the stretch of DEFs starting at body[k] to the group backend;
+ * *nrun gets how many statements it ran. */
+static int run_group(run *r, env *e, tx_tir_stmt **body, int n, int k, int *nrun) {
+    *nrun = 0;
+    int end = k;
+    while (end < n && body[end]->kind == TX_TIR_DEF) end++;
+    group_ctx g = { r, e, end };
+    tx_group_env ge = { group_get, group_set, group_live, &g };
+    int got = 0;
+    int rc = r->in->group.run_group(r->in->group.self, body + k, end - k, &ge, &got, r->d);
+    if (rc) return rc;
+    if (got < 0 || got > end - k) got = 0;
+    *nrun = got;
     return RC_OK;
+}
+
+static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n, int kind, const tx_tir_func *fn) {
+    frame fr = { body, n, 0, kind, fn, r->fr };
+    r->fr = &fr;
+    int rc = RC_OK;
+    for (int k = 0; k < n;) {
+        fr.pos = k;
+        if (r->in->group.run_group && body[k]->kind == TX_TIR_DEF && !r->no_rewrite) {
+            int got = 0;
+            rc = run_group(r, e, body, n, k, &got);
+            if (rc) break;
+            if (got > 0) {
+                k += got;
+                continue;
+            }
+        }
+        rc = exec_stmt(r, e, body[k]);
+        if (rc) break;
+        k++;
+    }
+    r->fr = fr.up;
+    return rc;
 }
 
 int tx_interp_run(tx_interp *in, const tx_tir_program *p, tx_diags *d) {
     if (!p) return RC_OK;
     for (int k = 0; k < p->nfuncs; k++) register_func(in, p->funcs[k], p->src);
     if (p->ntemps > in->fprog.ntemps) in->fprog.ntemps = p->ntemps;  /* lowering numbers on from here */
-    run r = { in, d, 0, false, 0 };
+    run r = { in, d, 0, false, 0, NULL };
     txrt_clear_error(&in->ctx);
-    int rc = exec_stmts(&r, &in->globals, p->stmts, p->nstmts);
+    int rc = exec_stmts(&r, &in->globals, p->stmts, p->nstmts, FR_TOP, NULL);
     if (rc == RC_RETURN) rc = RC_OK;
     /* temporaries die with the run */
     for (int k = in->globals.n - 1; k >= 0; k--)
@@ -2309,3 +2483,10 @@ void tx_interp_set_rewriter(tx_interp *in, const tx_def_rewriter *rw) {
     if (rw) in->rewriter = *rw;
     else memset(&in->rewriter, 0, sizeof in->rewriter);
 }
+
+void tx_interp_set_group_backend(tx_interp *in, const tx_group_backend *g) {
+    if (g) in->group = *g;
+    else memset(&in->group, 0, sizeof in->group);
+}
+
+void tx_interp_set_script(tx_interp *in, bool script) { in->script = script; }

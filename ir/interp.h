@@ -60,7 +60,7 @@ typedef struct tx_def_backend {
 /* Install (or with NULL remove) a DEF backend. */
 void tx_interp_set_backend(tx_interp *in, const tx_def_backend *b);
 
-/* (added by the plan helper) A DEF rewriter (the contraction planner plugs
+/* A DEF rewriter (the contraction planner plugs
  * in here, ir/plan.h).  The evaluator calls rewrite for every ordinary DEF
  * right after range inference and typing (ellipsis defs excluded;
  * indices[k].lo/extent known), before anything is allocated.  It may put
@@ -80,5 +80,42 @@ void tx_interp_set_rewriter(tx_interp *in, const tx_def_rewriter *rw);
 
 /* The functions registered so far (persist across runs). */
 const tx_tir_program *tx_interp_functions(tx_interp *in);
+
+/* A group backend: runs several consecutive
+ * statements as one unit (the fuser, ir/fuse.h, through the JIT).  Before
+ * each DEF of a statement list the evaluator offers the stretch of
+ * consecutive DEFs starting there (stmts[0..n), as written: ellipsis not
+ * expanded, ranges not inferred).  The backend may run a prefix of it
+ * itself: it binds what it computed through env->set and says how many
+ * statements it ran in *nrun (0 = declined: the evaluator runs stmts[0]
+ * itself and offers the stretch from the next statement).  A variable the
+ * rest of the program cannot read (env->live false) need not be bound at
+ * all.  Return 0, or 1/3 after adding a diagnostic. */
+typedef struct tx_group_env {
+    /* the tensor bound to name (borrowed), or NULL */
+    txrt_tensor *(*get)(void *ctx, const char *name);
+    /* bind name to t (takes a new reference); t NULL unbinds */
+    void (*set)(void *ctx, const char *name, txrt_tensor *t);
+    /* whether name may be read after the stretch stmts[0..n) (later
+     * statements, the next iteration of an enclosing loop, a function's
+     * results, later REPL units unless the unit is a whole script) */
+    bool (*live)(void *ctx, const char *name);
+    void *ctx;
+} tx_group_env;
+
+typedef struct tx_group_backend {
+    int (*run_group)(void *self, tx_tir_stmt *const *stmts, int n, const tx_group_env *env,
+                     int *nrun, tx_diags *d);
+    void *self;
+} tx_group_backend;
+
+/* Install (or with NULL remove) a group backend. */
+void tx_interp_set_group_backend(tx_interp *in, const tx_group_backend *g);
+
+/* Declare that the unit run next is a whole
+ * program (txc run): the variables it leaves bound are not read by anyone
+ * after the run, so the group backend may leave dead ones unmaterialised.
+ * Off by default (the REPL reads them in later units). */
+void tx_interp_set_script(tx_interp *in, bool script);
 
 #endif

@@ -4,8 +4,11 @@
  * A LIR function is a kernel over buffers: dense row-major tensors whose
  * dtype, shape and strides are constants, because JIT code is specialised on
  * the concrete shapes of each call.  Buffer 0 is the output; the others are
- * the tensors the definition reads, in the order they first appear.  The
- * body is a tree of statements:
+ * the tensors the definition reads, in the order they first appear.  (A
+ * fused kernel, ir/fuse.h, has several output buffers -- results and
+ * scratch rows, all marked `output` -- and may load what it stored
+ * earlier in the same kernel; its caller binds buffers by its own table.)
+ * The body is a tree of statements:
  *
  *     LOOP      for v in lo .. lo+extent { body }   (constant bounds)
  *     ACC_INIT  acc = identity of its reduction     (0, 1, -inf, +inf)
@@ -98,6 +101,8 @@ struct tx_lir_stmt {
     int var;                    /* LOOP: the variable it binds */
     int64_t lo, extent;         /* LOOP: values lo .. lo+extent-1 */
     tx_lir_block body;          /* LOOP */
+    bool parallel;              /* LOOP: its iterations may run on different threads
+                                   (set by tx_lir_sched; printed "parallel for") */
     int acc;                    /* ACC_INIT, ACCUM */
     int buf;                    /* STORE */
     tx_lir_affine off;          /* STORE */

@@ -28,6 +28,7 @@
  * is the fuser's job.
  */
 #include "ir/lir.h"
+#include "ir/lir_sched.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,7 +236,13 @@ int tx_lir_jam(tx_lir_func *f, int width, int max_nodes) {
     if (width < 2) return 0;
     where at = find(f, &f->body, width, max_nodes);
     if (!at.b) return 0;
+    return tx_lir_jam_loop(f, at.b, at.k, width);
+}
+
+int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width) {
+    where at = { b, k };
     tx_lir_stmt *l = at.b->stmts[at.k];
+    if (width < 2 || l->kind != TX_LIR_LOOP || l->extent < width) return 0;
     int64_t w = width, m = l->extent / w, rest = l->extent - m * w;
     char name[64];
     snprintf(name, sizeof name, "%s/%d", f->vars[l->var].name, width);

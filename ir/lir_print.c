@@ -154,7 +154,7 @@ static void print_block(FILE *o, const tx_lir_func *f, const tx_lir_block *b, in
         indent(o, depth);
         switch (s->kind) {
         case TX_LIR_LOOP:
-            fprintf(o, "for %s in %lld..%lld {\n", f->vars[s->var].name, (long long)s->lo,
+            fprintf(o, "%sfor %s in %lld..%lld {\n", s->parallel ? "parallel " : "", f->vars[s->var].name, (long long)s->lo,
                     (long long)(s->lo + s->extent));
             print_block(o, f, &s->body, depth + 1);
             indent(o, depth);

@@ -48,6 +48,8 @@
  */
 #include "ir/plan.h"
 
+#include "ir/blas.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -118,6 +120,7 @@ void tx_plan_opts_default(tx_plan_opts *o) {
     o->dp_max = 16;
     o->budget_ms = 40;
     o->seed = 0x7478636f6e747261ull;
+    o->step_ns = 2e6;
 }
 
 /* A growable text buffer in malloc memory (copied into the arena at the end). */
@@ -756,7 +759,8 @@ void tx_plan_classify(const tx_tir_stmt *def, tx_plan_gemm *g) {
     g->b = e->b->var;
     if (g->ncontract > 0) g->kind = g->nleft && g->nright ? TX_PLAN_GEMM : (g->nleft || g->nright) ? TX_PLAN_GEMV : TX_PLAN_DOT;
     else g->kind = g->nleft || g->nright ? TX_PLAN_OUTER : TX_PLAN_HADAMARD;
-    g->blas = g->kind == TX_PLAN_GEMM || g->kind == TX_PLAN_GEMV;
+    /* the BLAS dispatch's own predicate (ir/blas.h): layout, copies, crossover */
+    g->blas = (g->kind == TX_PLAN_GEMM || g->kind == TX_PLAN_GEMV) && tx_blas_eligible(def, g);
 }
 
 /* ==== 3. planning one DEF ========================================================== */
@@ -1627,7 +1631,7 @@ static bool is_delta(const fac *f, int *i, int *j) {
 }
 
 /* Would the step at node v be a BLAS product of plain operands? */
-static bool blas_shaped(const net *n, int (*pair)[2], const imask *res, int v) {
+static bool blas_shaped(const net *n, int (*pair)[2], const imask *res, int v, const double *ext) {
     if (v < n->nf) return false;
     int l = pair[v - n->nf][0], r = pair[v - n->nf][1];
     for (int q = 0; q < 2; q++) {
@@ -1638,7 +1642,10 @@ static bool blas_shaped(const net *n, int (*pair)[2], const imask *res, int v) {
     }
     imask contract = res[l] & res[r] & ~res[v];
     imask free_ = (res[l] ^ res[r]) & res[v];
-    return contract && free_;
+    imask batch = res[l] & res[r] & res[v];
+    /* below the crossover it would run as loops: fold */
+    double per_call = msize(res[l] | res[r], ext) / msize(batch, ext);
+    return contract && free_ && per_call >= tx_blas_get_crossover();
 }
 
 /* Record a contraction for the report. */
@@ -1837,7 +1844,7 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
         if (l < n.nf && r >= n.nf) leaf = l, other = r;
         else if (r < n.nf && l >= n.nf) leaf = r, other = l;
         if (leaf < 0 || (res[leaf] & ~res[other])) break;
-        if (blas_shaped(&n, pair, res, other)) break;
+        if (blas_shaped(&n, pair, res, other, c->ext)) break;
         folded[nfolded++] = leaf;
         root = other;
     }
@@ -1923,7 +1930,9 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
                 tx_plan_classify(probe, &st->gemm);
                 st->roles = roles_text(c, &st->gemm, probe);
             }
-            if (nfolded) st->gemm.blas = false;
+            /* a step computed inside a larger expression (exp(sum ...)) or
+             * with factors folded in is part of a loop nest, not a BLAS call */
+            if (nfolded || c->def->rhs != e) st->gemm.blas = false;
             break;
         }
         /* identical steps meet under the smaller canonical text of the two
@@ -2016,6 +2025,29 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
         K->tree = t;
     }
     return x;
+}
+
+/* ---- the time model: which steps run through BLAS ---- */
+
+/* Loop-nest FLOPs of a DEF over its own index table. */
+static double def_flops(const tx_tir_stmt *s) {
+    if (s->nindices > MAXIX) return INF;
+    double ext[MAXIX];
+    for (int k = 0; k < s->nindices; k++) ext[k] = s->indices[k].extent < 0 ? 1 : (double)s->indices[k].extent;
+    imask outset = 0;
+    for (int k = 0; k < s->nout; k++)
+        if (s->out_idx[k] >= 0 && s->out_idx[k] < MAXIX) outset |= bit(s->out_idx[k]);
+    return flops_of(s->rhs, outset, ext);
+}
+
+/* Estimated nanoseconds of running s: through BLAS when the dispatch will
+ * take it (ir/blas.h), else as a loop nest (a multiply-add is 2 FLOPs)
+ * plus the fixed cost of one more kernel. */
+static double def_ns(const tx_tir_stmt *s, const tx_plan_opts *o) {
+    tx_plan_gemm g;
+    tx_plan_classify(s, &g);
+    if (g.blas) return tx_blas_call_ns(s, &g);
+    return tx_blas_loop_ns(def_flops(s) / 2) + o->step_ns;
 }
 
 /* ---- the statement ---- */
@@ -2148,7 +2180,12 @@ static tx_plan_stmt *plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan
         double fl = flops_of(rhs, outset, c.ext);
         ps->planned_flops = c.flops + fl;
         ps->largest = c.largest;
-        if (ps->planned_flops < ps->naive_flops) {
+        /* by estimated time: BLAS steps at BLAS speed, loop steps at loop
+         * speed plus a fixed cost each (kernels to compile, temporaries) */
+        ps->naive_ns = def_ns(def, o);
+        ps->planned_ns = def_ns(fin, o);
+        for (int q = 0; q < c.nout; q++) ps->planned_ns += def_ns(c.out[q], o);
+        if (ps->planned_ns < ps->naive_ns) {
             push_stmt(&c, fin);
             ps->status = TX_PLAN_REWRITTEN;
             ps->stmts = c.out;
@@ -2156,7 +2193,10 @@ static tx_plan_stmt *plan_def(tx_arena *a, const tx_tir_stmt *def, const tx_plan
         } else {
             ps->status = c.capped ? TX_PLAN_CAPPED : (c.nout == 0 ? TX_PLAN_AS_IS : TX_PLAN_NO_GAIN);
             if (ps->status == TX_PLAN_NO_GAIN)
-                ps->reason = "the best order is no cheaper than the loop nest as written";
+                ps->reason = ps->planned_flops < ps->naive_flops
+                                 ? "fewer FLOPs, but the steps are not estimated to run faster than the loop nest "
+                                   "as written (each loop step costs a kernel)"
+                                 : "the best order is no cheaper than the loop nest as written";
         }
     }
     if (ps->status != TX_PLAN_REWRITTEN) {

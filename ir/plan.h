@@ -58,6 +58,9 @@ typedef struct tx_plan_opts {
     int dp_max;               /* exact search up to this many factors (default 16, at most 20) */
     double budget_ms;         /* time for the search beyond dp_max (default 40 ms) */
     uint64_t seed;            /* random restarts of the greedy search */
+    double step_ns;           /* the fixed cost, in ns, of one more
+                               * loop-nest step (a kernel to compile and launch, a temporary)
+                               * when planned and naive are compared; default 2 ms, 0 = none */
 } tx_plan_opts;
 
 void tx_plan_opts_default(tx_plan_opts *o);
@@ -116,7 +119,9 @@ const char *tx_plan_kind_name(tx_plan_kind k);   /* "gemm", "gemv", ... */
  * right in B and out.  Ids are the DEF's index ids. */
 typedef struct tx_plan_gemm {
     tx_plan_kind kind;
-    bool blas;                /* gemm/gemv over plain tensors: a BLAS call after permuting */
+    bool blas;                /* the BLAS dispatch takes it (tx_blas_eligible, ir/blas.h: gemm or
+                               * gemv shape, layout and copies, the crossover; operands of one
+                               * dtype assumed, which only the run checks) */
     const char *a, *b;        /* the operands' variables (NULL for LOOP) */
     int batch[TXRT_MAX_RANK], nbatch;
     int contract[TXRT_MAX_RANK], ncontract;
@@ -188,6 +193,9 @@ typedef struct tx_plan_stmt {
     double naive_flops;       /* the original loop nest (numpy einsum's flop convention) */
     double planned_flops;     /* the replacement's loop nests */
     double largest;           /* largest temporary (elements) */
+    double naive_ns, planned_ns; /* estimated run times that decide
+                               * REWRITTEN: BLAS steps at BLAS speed, loops at loop speed
+                               * plus tx_plan_opts.step_ns each (0 when not compared) */
     bool runtime;             /* planned when the statement ran */
 } tx_plan_stmt;
 

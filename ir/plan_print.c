@@ -150,6 +150,9 @@ void tx_plan_print_stmt(FILE *f, const tx_plan_stmt *ps, const tx_source *src) {
     } else {
         fprintf(f, "  flops: %.3g; %s%s%s\n", ps->naive_flops, st, ps->reason ? ": " : "", ps->reason ? ps->reason : "");
     }
+    if (ps->naive_ns > 0 && (ps->status == TX_PLAN_REWRITTEN || ps->status == TX_PLAN_NO_GAIN))
+        fprintf(f, "  estimated time: as written %.3g ms, planned %.3g ms (BLAS steps at BLAS speed, loop steps "
+                   "at loop speed plus a fixed cost each)\n", 1e-6 * ps->naive_ns, 1e-6 * ps->planned_ns);
     fputc('\n', f);
 }
 

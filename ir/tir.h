@@ -203,7 +203,7 @@ tx_tir_program *tx_lower(tx_arena *a, const tx_ast_program *ast,
                          const tx_tir_program *prev, tx_diags *d);
 
 struct tx_lookup;
-/* (added by the sema helper) tx_lower for a REPL unit: `globals` (may be
+/* tx_lower for a REPL unit: `globals` (may be
  * NULL) answers for names bound by earlier units, so that their known
  * rank-0 values fold into constant subscripts (`let n = 5`, then
  * `r[j] = A[n-1, j]` in a later unit).  tx_lower(...) is

@@ -35,6 +35,7 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -565,6 +566,38 @@ int txrt_qr(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **Q, txrt_tensor **
     return 0;
 }
 
+/* ---- BLAS threads -----------------------------------------------------------
+ * OpenBLAS's threads synchronise by spinning; on a small product waking the
+ * second thread costs more than it saves, and on a busy machine (a shared
+ * 2-core box) one of them is often descheduled, so a 40 us product takes
+ * milliseconds.  Products below BLAS_THREAD_MIN real multiply-adds run on
+ * one thread; larger ones on the configured count (txrt_blas_set_threads,
+ * else OpenBLAS's own default).  Measured on the benchmark machine under
+ * load: chain3's two 0.8M multiply-add products took 0.13-0.16 ms on one
+ * thread and 1.1-3.7 ms (median) on two.  Thin products split badly as
+ * well: (65536 x 256) by (256 x 16) took 30 ms on one thread, 55 ms on
+ * two (and 700 ms instead of 30 the first time, touching a second
+ * thread's buffers), so an output narrower than BLAS_THREAD_SIDE either
+ * way also runs on one thread. */
+#define BLAS_THREAD_MIN 2e6
+#define BLAS_THREAD_SIDE 64
+
+static int blas_configured;    /* threads for large products; 0 = not asked yet */
+
+/* Before a product of `madds` whose output is at least `side` long each
+ * way: true when it was switched to one thread (blas_threads_restore
+ * afterwards, so LAPACK calls keep every thread). */
+static bool blas_threads_small(double madds, int64_t side) {
+    if (!blas_configured) blas_configured = openblas_get_num_threads();
+    if ((madds >= BLAS_THREAD_MIN && side >= BLAS_THREAD_SIDE) || blas_configured <= 1) return false;
+    openblas_set_num_threads(1);
+    return true;
+}
+
+static void blas_threads_restore(bool small) {
+    if (small) openblas_set_num_threads(blas_configured);
+}
+
 /* ---- gemm ------------------------------------------------------------------ */
 
 static int gemm_trans(txrt_ctx *ctx, char t, const char *which, txrt_dtype dt, enum CBLAS_TRANSPOSE *out) {
@@ -599,6 +632,8 @@ int txrt_gemm_c(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, i
         return txrt_fail(ctx, "gemm: internal error: missing data pointer");
     if (m == 0 || n == 0) return 0;
     int M = (int)m, N = (int)n, K = (int)k, LA = (int)lda, LB = (int)ldb, LC = (int)ldc;
+    bool small = blas_threads_small((double)m * (double)n * (double)k * (txrt_dtype_is_complex(dt) ? 4 : 1),
+                                    m < n ? m : n);
     switch (dt) {
     case TXRT_F64:
         cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha_re, A, LA, B, LB, beta_re, C, LC);
@@ -617,6 +652,7 @@ int txrt_gemm_c(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, i
         break;
     }
     }
+    blas_threads_restore(small);
     return 0;
 }
 
@@ -624,4 +660,51 @@ int txrt_gemm(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, int
               double alpha, const void *A, int64_t lda, const void *B, int64_t ldb,
               double beta, void *C, int64_t ldc, txrt_dtype dt) {
     return txrt_gemm_c(ctx, transA, transB, m, n, k, alpha, 0, A, lda, B, ldb, beta, 0, C, ldc, dt);
+}
+
+/* ---- gemv ------------------------------------------------------------------ */
+
+int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re, double alpha_im,
+                const void *A, int64_t lda, const void *x, int64_t incx, double beta_re, double beta_im,
+                void *y, int64_t incy, txrt_dtype dt) {
+    enum CBLAS_TRANSPOSE ta;
+    if ((unsigned)dt > TXRT_C64) return txrt_fail(ctx, "gemv: internal error: unknown dtype %d", (int)dt);
+    if (gemm_trans(ctx, trans, "trans", dt, &ta)) return -1;
+    if (m < 0 || n < 0 || m > INT_MAX || n > INT_MAX || lda < (n > 1 ? n : 1) || lda > INT_MAX || incx < 1 ||
+        incx > INT_MAX || incy < 1 || incy > INT_MAX)
+        return txrt_fail(ctx, "gemv: internal error: bad sizes m=%lld n=%lld lda=%lld incx=%lld incy=%lld",
+                         (long long)m, (long long)n, (long long)lda, (long long)incx, (long long)incy);
+    int64_t ylen = ta == CblasNoTrans ? m : n;
+    if (ylen == 0) return 0;
+    if (!y || ((m > 0 && n > 0) && (!A || !x))) return txrt_fail(ctx, "gemv: internal error: missing data pointer");
+    int M = (int)m, N = (int)n, LA = (int)lda, IX = (int)incx, IY = (int)incy;
+    bool small = blas_threads_small((double)m * (double)n * (txrt_dtype_is_complex(dt) ? 4 : 1), BLAS_THREAD_SIDE);
+    switch (dt) {
+    case TXRT_F64:
+        cblas_dgemv(CblasRowMajor, ta, M, N, alpha_re, A, LA, x, IX, beta_re, y, IY);
+        break;
+    case TXRT_F32:
+        cblas_sgemv(CblasRowMajor, ta, M, N, (float)alpha_re, A, LA, x, IX, (float)beta_re, y, IY);
+        break;
+    case TXRT_C128: {
+        double al[2] = { alpha_re, alpha_im }, be[2] = { beta_re, beta_im };
+        cblas_zgemv(CblasRowMajor, ta, M, N, al, A, LA, x, IX, be, y, IY);
+        break;
+    }
+    case TXRT_C64: {
+        float al[2] = { (float)alpha_re, (float)alpha_im }, be[2] = { (float)beta_re, (float)beta_im };
+        cblas_cgemv(CblasRowMajor, ta, M, N, al, A, LA, x, IX, be, y, IY);
+        break;
+    }
+    }
+    blas_threads_restore(small);
+    return 0;
+}
+
+/* OpenBLAS's own thread pool (openblas_set_num_threads is declared in
+ * OpenBLAS's cblas.h). */
+void txrt_blas_set_threads(int n) {
+    if (n < 1) return;
+    openblas_set_num_threads(n);
+    blas_configured = n;
 }

@@ -109,6 +109,57 @@ double txrt_rng_normal(txrt_rng *r);
 void txrt_fill_rand(txrt_tensor *t, uint64_t seed);
 void txrt_fill_randn(txrt_tensor *t, uint64_t seed);
 
+/* ---- threads (runtime/parallel.c) ----
+ * txrt_parallel_for runs body(ctx, lo, hi) over contiguous chunks [lo, hi)
+ * that cover [0, n) exactly once, at most one chunk per thread, on a
+ * persistent pool started lazily and stopped at exit; it returns when
+ * every chunk has finished.  The calling thread works too.  A call made
+ * from inside a body (nested), or while another thread's job holds the
+ * pool, runs body(ctx, 0, n) serially.  n <= 0 does nothing.  Thread-safe. */
+void txrt_parallel_for(int64_t n, void (*body)(void *ctx, int64_t lo, int64_t hi), void *ctx);
+/* Threads that parallel loops use (clamped to 1..1024; n < 1 restores the
+ * default, the number of online CPUs). */
+void txrt_set_threads(int n);
+int txrt_get_threads(void);
+/* Stop and join the pool's threads now (it restarts on the next parallel
+ * loop); also registered with atexit. */
+void txrt_parallel_shutdown(void);
+
+/* ---- objects built ahead of time (runtime/aot.c) ----
+ * Functions exported by `txc build` return 0, or non-zero after recording
+ * a message that txrt_last_error() returns on the same thread (it stays
+ * until the next failure on that thread; "" when there has been none). */
+const char *txrt_last_error(void);
+/* Record the calling thread's last error (printf-style); returns 1. */
+int txrt_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void txrt_clear_last_error(void);
+/* 64-byte aligned memory for nbytes (temporaries of generated code),
+ * zero-filled when zero is non-zero; NULL after txrt_set_error naming func
+ * and what.  Free with txrt_aot_free (NULL-safe). */
+void *txrt_aot_alloc(int64_t nbytes, int zero, const char *func, const char *what);
+void txrt_aot_free(void *p);
+/* C = op(A) op(B) on row-major buffers (txrt_gemm with alpha 1, beta 0;
+ * trans 'N' or 'T', dtype a txrt_dtype); returns 0, or 1 after
+ * txrt_set_error("func: ..."). */
+int txrt_aot_gemm(const char *func, int transA, int transB, int64_t m, int64_t n, int64_t k,
+                  const void *A, int64_t lda, const void *B, int64_t ldb, void *C, int64_t ldc,
+                  int dtype);
+/* A raw tensor for txrt_aot_call: dense row-major data of a txrt_dtype. */
+typedef struct txrt_aot_arg {
+    void *data;
+    int64_t dtype;
+    int64_t rank;
+    const int64_t *shape;
+} txrt_aot_arg;
+/* Run the builtin `op` ("solve", "lstsq", "cho_solve", "inv", "det",
+ * "cholesky", "eigh", "svd", "qr", "fft", "ifft", "fft2", "ifft2", "rfft",
+ * "irfft"; num: the axis of fft/ifft, the length of irfft (0: default))
+ * on nin inputs and copy its nout results into out[k].data (shapes and
+ * dtypes as the compiler predicted them).  Returns 0, or 1 after
+ * txrt_set_error("func: ...") (a singular matrix, ...). */
+int txrt_aot_call(const char *func, const char *op, int64_t num, int nin, const txrt_aot_arg *in, int nout,
+                  const txrt_aot_arg *out);
+
 #ifdef __cplusplus
 }
 #endif

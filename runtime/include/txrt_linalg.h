@@ -105,6 +105,22 @@ int txrt_gemm_c(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, i
                 const void *B, int64_t ldb, double beta_re, double beta_im,
                 void *C, int64_t ldc, txrt_dtype dt);
 
+/* y = alpha op(A) x + beta y on raw buffers of
+ * dtype dt, a thin dispatch to cblas_{s,d,c,z}gemv.  A is stored row-major
+ * m x n with row stride lda >= n; op(A) is A ('N') or its (conjugate)
+ * transpose ('T'/'C'); x and y are strided by incx, incy >= 1.  When beta
+ * is 0, y need not be initialised.  Returns 0, or -1 with a ctx error. */
+int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re, double alpha_im,
+                const void *A, int64_t lda, const void *x, int64_t incx, double beta_re, double beta_im,
+                void *y, int64_t incy, txrt_dtype dt);
+
+/* The number of threads OpenBLAS may use for
+ * one large product (openblas_set_num_threads); n < 1 leaves it unchanged.  Products
+ * too small to gain from threads run on one regardless.  txc
+ * sets it from --threads: BLAS calls run outside txc's own parallel
+ * regions, so the two pools never run at once. */
+void txrt_blas_set_threads(int n);
+
 /* ---- FFT (runtime/fft.c) -------------------------------------------------- */
 
 /* numpy's conventions: the forward transform is X[k] = sum_t x[t]

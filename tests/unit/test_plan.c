@@ -29,6 +29,7 @@
 
 #include "frontend/ast.h"
 #include "frontend/sema.h"
+#include "ir/blas.h"
 #include "ir/interp.h"
 #include "ir/plan.h"
 #include "ir/tir.h"
@@ -423,7 +424,9 @@ static const tx_plan_stmt *plan_of(const tx_plan_report *rep, const char *var) {
     return NULL;
 }
 
-enum { AS_WRITTEN, PLANNED, AT_RUN_TIME };
+enum { AS_WRITTEN, PLANNED, AT_RUN_TIME, PLANNED_BLAS };
+
+static int blas_defs;   /* definitions run through BLAS by PLANNED_BLAS runs */
 
 /* Run text; returns the interpreter (free it) holding its variables. */
 static tx_interp *run_mode(const char *text, int mode, double cap, unit *u, tx_plan_runtime **rtp) {
@@ -431,9 +434,19 @@ static tx_interp *run_mode(const char *text, int mode, double cap, unit *u, tx_p
     tx_plan_opts o;
     tx_plan_opts_default(&o);
     o.max_intermediate = cap;
+    o.step_ns = 0;   /* plan the small test networks whatever a kernel costs */
     if (mode == PLANNED) tx_plan_program(u->a, u->p, &o, NULL);
     tx_interp *in = tx_interp_new(stdout);
     tx_plan_runtime *rt = NULL;
+    tx_blas *blas = NULL;
+    if (mode == PLANNED_BLAS) {
+        /* planned before the run and at run time, every pairwise product of
+         * BLAS shape through BLAS (crossover 0: the test sizes are small) */
+        tx_plan_program(u->a, u->p, &o, NULL);
+        blas = tx_blas_new(NULL);
+        tx_def_backend b = tx_blas_backend(blas);
+        tx_interp_set_backend(in, &b);
+    }
     if (mode != AS_WRITTEN) {
         rt = tx_plan_runtime_new(&o, NULL, u->src);
         tx_def_rewriter rw = tx_plan_rewriter(rt);
@@ -443,6 +456,13 @@ static tx_interp *run_mode(const char *text, int mode, double cap, unit *u, tx_p
     if (rc) {
         for (tx_diag *g = u->d.head; g; g = g->next) fprintf(stderr, "diag: %s\n", g->msg);
         fail_msg("run failed (mode %d, rc %d):\n%s", mode, rc, text);
+    }
+    if (blas) {
+        tx_blas_stats st;
+        tx_blas_get_stats(blas, &st);
+        blas_defs += st.ndefs;
+        tx_interp_set_backend(in, NULL);
+        tx_blas_free(blas);
     }
     *rtp = rt;
     return in;
@@ -467,26 +487,34 @@ static double max_rel_diff(const txrt_tensor *x, const txrt_tensor *y) {
 /* Run text as written, planned, and planned at run time; every listed
  * variable must agree to rtol (relative to its largest element). */
 static void differential(const char *text, const char *const *vars, int nvars, double cap, double rtol) {
-    unit u0, u1, u2;
-    tx_plan_runtime *r0, *r1, *r2;
+    unit u0, u1, u2, u3;
+    tx_plan_runtime *r0, *r1, *r2, *r3;
     tx_interp *i0 = run_mode(text, AS_WRITTEN, cap, &u0, &r0);
     tx_interp *i1 = run_mode(text, PLANNED, cap, &u1, &r1);
     tx_interp *i2 = run_mode(text, AT_RUN_TIME, cap, &u2, &r2);
+    double xo = tx_blas_set_crossover(0);
+    tx_interp *i3 = run_mode(text, PLANNED_BLAS, cap, &u3, &r3);
+    tx_blas_set_crossover(xo);
     for (int k = 0; k < nvars; k++) {
         txrt_tensor *a = tx_interp_get(i0, vars[k]), *b = tx_interp_get(i1, vars[k]), *c = tx_interp_get(i2, vars[k]);
-        if (!a || !b || !c) fail_msg("'%s' is not bound after the run:\n%s", vars[k], text);
-        double d1 = max_rel_diff(a, b), d2 = max_rel_diff(a, c);
-        if (!(d1 <= rtol) || !(d2 <= rtol))
-            fail_msg("'%s' differs: planned %.3g, at run time %.3g (rtol %.1g)\n%s", vars[k], d1, d2, rtol, text);
+        txrt_tensor *e = tx_interp_get(i3, vars[k]);
+        if (!a || !b || !c || !e) fail_msg("'%s' is not bound after the run:\n%s", vars[k], text);
+        double d1 = max_rel_diff(a, b), d2 = max_rel_diff(a, c), d3 = max_rel_diff(a, e);
+        if (!(d1 <= rtol) || !(d2 <= rtol) || !(d3 <= rtol))
+            fail_msg("'%s' differs: planned %.3g, at run time %.3g, with BLAS %.3g (rtol %.1g)\n%s", vars[k], d1, d2,
+                     d3, rtol, text);
     }
     tx_interp_free(i0);
     tx_interp_free(i1);
     tx_interp_free(i2);
+    tx_interp_free(i3);
     tx_plan_runtime_free(r1);
     tx_plan_runtime_free(r2);
+    tx_plan_runtime_free(r3);
     tx_arena_free(u0.a);
     tx_arena_free(u1.a);
     tx_arena_free(u2.a);
+    tx_arena_free(u3.a);
 }
 
 /* Plan text statically; the report lives in u->a. */
@@ -495,6 +523,7 @@ static tx_plan_report plan_text(unit *u, const char *text, double cap) {
     tx_plan_opts o;
     tx_plan_opts_default(&o);
     o.max_intermediate = cap;
+    o.step_ns = 0;
     tx_plan_report rep = { 0 };
     tx_plan_program(u->a, u->p, &o, &rep);
     return rep;
@@ -531,6 +560,9 @@ static const char *ATTENTION =
 static void test_hoisting(void **state) {
     (void)state;
     unit u;
+    /* every product step a BLAS call, so that / D[i] is not folded into the
+     * last one (below the crossover it would be: that step is a loop anyway) */
+    double xo = tx_blas_set_crossover(0);
     tx_plan_report rep = plan_text(&u, ATTENTION, 0);
     const tx_plan_stmt *ps = plan_of(&rep, "O");
     assert_non_null(ps);
@@ -571,6 +603,7 @@ static void test_hoisting(void **state) {
     if (!(ps->planned_flops > 1.2e6 && ps->planned_flops < 1.4e6))
         fail_msg("Taylor term planned at %.4g flops", ps->planned_flops);
     tx_arena_free(u.a);
+    tx_blas_set_crossover(xo);
 }
 
 static void test_delta(void **state) {
@@ -743,10 +776,10 @@ static void test_attention_differential(void **state) {
 
 /* Random networks of 3..7 factors with uneven sizes, run planned and as
  * written through the reference evaluator. */
-static void test_random_differential(void **state) {
-    (void)state;
-    uint64_t seed = 987654321;
-    for (int trial = 0; trial < 40; trial++) {
+/* Random networks: 3 .. 2+fspan factors of rank 1-3 (rank 2-3 with
+ * blasy) over 3-7 indices of sizes 1 .. sspan, some divided (unless blasy). */
+static void random_networks(uint64_t seed, int trials, int fspan, int sspan, bool blasy) {
+    for (int trial = 0; trial < trials; trial++) {
         char text[4096];
         int pos = 0;
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -754,15 +787,15 @@ static void test_random_differential(void **state) {
         int size[8];
         for (int k = 0; k < ni; k++) {
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            size[k] = 1 + (int)((seed >> 30) % 6);
+            size[k] = 1 + (int)((seed >> 30) % (uint64_t)sspan);
         }
-        int nf = 3 + (int)((seed >> 45) % 5);
+        int nf = 3 + (int)((seed >> 45) % (uint64_t)fspan);
         char rhs[1024];
         int rp = 0;
         bool used[8] = { 0 };
         for (int f = 0; f < nf; f++) {
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            int rank = 1 + (int)((seed >> 50) % 3);
+            int rank = blasy ? 2 + (int)((seed >> 50) % 2) : 1 + (int)((seed >> 50) % 3);
             char idx[4];
             pos += snprintf(text + pos, sizeof text - (size_t)pos, "T%d = randn(", f);
             for (int r = 0; r < rank; r++) {
@@ -773,7 +806,7 @@ static void test_random_differential(void **state) {
                 pos += snprintf(text + pos, sizeof text - (size_t)pos, "%s%d", r ? ", " : "", size[x]);
             }
             pos += snprintf(text + pos, sizeof text - (size_t)pos, ", seed=%d)\n", trial * 10 + f);
-            bool div = (seed >> 61) == 0 && f > 0;
+            bool div = !blasy && (seed >> 61) == 0 && f > 0;
             char acc[32];
             int ap = snprintf(acc, sizeof acc, "T%d[", f);
             for (int r = 0; r < rank; r++) ap += snprintf(acc + ap, sizeof acc - (size_t)ap, "%s%c", r ? "," : "", idx[r]);
@@ -798,6 +831,20 @@ static void test_random_differential(void **state) {
         static const char *const vars[] = { "R" };
         differential(text, vars, 1, 0, 1e-11);
     }
+}
+
+static void test_random_differential(void **state) {
+    (void)state;
+    random_networks(987654321, 40, 5, 6, false);
+}
+
+/* The same with BLAS exercised: 3-8 factors, matrices and rank-3 tensors,
+ * uneven sizes up to 9, no divisions (every step a plain product). */
+static void test_random_blas_differential(void **state) {
+    (void)state;
+    blas_defs = 0;
+    random_networks(1234567, 40, 6, 9, true);
+    assert_true(blas_defs > 20);
 }
 
 /* txc plan's text: the pieces a reader looks for. */
@@ -856,6 +903,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_sizes),
         cmocka_unit_test(test_attention_differential),
         cmocka_unit_test(test_random_differential),
+        cmocka_unit_test(test_random_blas_differential),
         cmocka_unit_test(test_print),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

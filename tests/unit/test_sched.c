@@ -1,0 +1,428 @@
+/*
+ * test_sched.c -- the thread pool (runtime/parallel.c) and loop scheduling
+ * (ir/lir_sched.c, parallel loops in codegen/llvm.c).
+ *
+ * The pool: txrt_parallel_for covers every index exactly once, in
+ * contiguous non-empty chunks, for many n and thread counts; nested calls,
+ * concurrent callers and a shutdown in between all work.  The scheduler:
+ * which loops it marks parallel (and which it must not: iterations that
+ * write the same outputs or read another iteration's), and differential
+ * runs of contractions, reductions and elementwise definitions on random
+ * shapes, compiled (a) without scheduling, (b) with register tiles and (c)
+ * with tiles and parallel loops forced on every loop (2 and 3 threads),
+ * each compared with an independent oracle (jit_testutil.h) within a
+ * reassociation tolerance, and (a) with (c) the same way.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "codegen/codegen.h"
+#include "ir/lir.h"
+#include "ir/lir_sched.h"
+#include "jit_testutil.h"
+#include "txrt.h"
+
+/* ---- the pool ---------------------------------------------------------------- */
+
+typedef struct cover {
+    _Atomic int *hits;
+    int64_t n;
+    _Atomic int bad;       /* an empty or out-of-range chunk */
+    _Atomic int calls;
+} cover;
+
+static void cover_body(void *ctx, int64_t lo, int64_t hi) {
+    cover *c = ctx;
+    atomic_fetch_add(&c->calls, 1);
+    if (lo >= hi || lo < 0 || hi > c->n) atomic_store(&c->bad, 1);
+    for (int64_t i = lo; i < hi && i < c->n && i >= 0; i++) atomic_fetch_add(&c->hits[i], 1);
+}
+
+static void check_cover(int64_t n, int threads) {
+    cover c = { calloc((size_t)n + 1, sizeof(_Atomic int)), n, 0, 0 };
+    txrt_parallel_for(n, cover_body, &c);
+    assert_int_equal(atomic_load(&c.bad), 0);
+    for (int64_t i = 0; i < n; i++)
+        if (atomic_load(&c.hits[i]) != 1) fail_msg("n=%lld threads=%d: index %lld hit %d times", (long long)n, threads,
+                                                  (long long)i, atomic_load(&c.hits[i]));
+    int calls = atomic_load(&c.calls);
+    if (n > 0) assert_true(calls >= 1 && calls <= (n < threads ? n : threads));
+    else assert_int_equal(calls, 0);
+    free(c.hits);
+}
+
+static void covers_every_index_once(void **state) {
+    (void)state;
+    static const int64_t ns[] = { 0, 1, 2, 3, 4, 5, 7, 16, 17, 100, 1000, 4097, 100003 };
+    static const int ts[] = { 1, 2, 3, 4, 5, 8, 13 };
+    for (size_t t = 0; t < sizeof ts / sizeof ts[0]; t++) {
+        txrt_set_threads(ts[t]);
+        assert_int_equal(txrt_get_threads(), ts[t]);
+        for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
+            for (int rep = 0; rep < 3; rep++) check_cover(ns[k], ts[t]);
+    }
+    txrt_set_threads(0);
+    assert_true(txrt_get_threads() >= 1);
+    check_cover(-5, 1); /* nothing */
+}
+
+/* contiguous chunks: each body call covers one range, so adjacent
+ * indices of a chunk see the same call */
+typedef struct chunks {
+    int64_t *owner;
+    _Atomic int next;
+} chunks;
+
+static void chunk_body(void *ctx, int64_t lo, int64_t hi) {
+    chunks *c = ctx;
+    int id = atomic_fetch_add(&c->next, 1);
+    for (int64_t i = lo; i < hi; i++) c->owner[i] = id;
+}
+
+static void chunks_are_contiguous(void **state) {
+    (void)state;
+    txrt_set_threads(4);
+    int64_t n = 1003;
+    chunks c = { calloc((size_t)n, sizeof(int64_t)), 0 };
+    txrt_parallel_for(n, chunk_body, &c);
+    int changes = 0;
+    for (int64_t i = 1; i < n; i++) changes += c.owner[i] != c.owner[i - 1];
+    assert_int_equal(changes + 1, atomic_load(&c.next));
+    assert_true(atomic_load(&c.next) <= 4);
+    free(c.owner);
+    txrt_set_threads(0);
+}
+
+typedef struct nest {
+    _Atomic int *hits;   /* n x n */
+    int64_t n;
+} nest;
+
+typedef struct inner {
+    nest *N;
+    int64_t row;
+} inner;
+
+static void inner_body(void *ctx, int64_t lo, int64_t hi) {
+    inner *in = ctx;
+    for (int64_t j = lo; j < hi; j++) atomic_fetch_add(&in->N->hits[in->row * in->N->n + j], 1);
+}
+
+static void outer_body(void *ctx, int64_t lo, int64_t hi) {
+    nest *N = ctx;
+    for (int64_t i = lo; i < hi; i++) {
+        inner in = { N, i };
+        txrt_parallel_for(N->n, inner_body, &in); /* nested: runs serially here */
+    }
+}
+
+static void nested_calls(void **state) {
+    (void)state;
+    txrt_set_threads(3);
+    int64_t n = 37;
+    nest N = { calloc((size_t)(n * n), sizeof(_Atomic int)), n };
+    txrt_parallel_for(n, outer_body, &N);
+    for (int64_t k = 0; k < n * n; k++) assert_int_equal(atomic_load(&N.hits[k]), 1);
+    free(N.hits);
+    txrt_set_threads(0);
+}
+
+static void *caller(void *arg) {
+    int64_t n = (int64_t)(intptr_t)arg;
+    for (int rep = 0; rep < 200; rep++) check_cover(n + rep % 7, 2);
+    return NULL;
+}
+
+static void concurrent_callers_and_restart(void **state) {
+    (void)state;
+    txrt_set_threads(2);
+    pthread_t t1, t2;
+    assert_int_equal(pthread_create(&t1, NULL, caller, (void *)(intptr_t)1000), 0);
+    assert_int_equal(pthread_create(&t2, NULL, caller, (void *)(intptr_t)333), 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    txrt_parallel_shutdown();
+    check_cover(5000, 2); /* the pool restarts */
+    txrt_parallel_shutdown();
+    txrt_parallel_shutdown(); /* twice is fine */
+    txrt_set_threads(0);
+}
+
+/* ---- marking parallel loops ----------------------------------------------------- */
+
+static tx_lir_func *lower(tx_arena *a, tenv *env, const char *text, const char *ranges) {
+    const char *err = NULL;
+    tx_tir_stmt *def = tdef_parse(a, text, ranges, &err);
+    if (!def) fail_msg("parse %s: %s", text, err);
+    tx_type out;
+    memset(&out, 0, sizeof out);
+    out.dtype = (int)tu_def_dtype(def, env);
+    out.rank = def->nout;
+    for (int k = 0; k < def->nout; k++) out.dims[k] = def->indices[def->out_idx[k]].extent;
+    tx_lookup lk = { tenv_lookup, env };
+    const char *why = NULL;
+    tx_lir_func *f = tx_lir_from_def(a, def, &out, &lk, &why);
+    if (!f) fail_msg("lower %s: %s", text, why);
+    return f;
+}
+
+static void marks_output_loops(void **state) {
+    (void)state;
+    tx_arena *a = tx_arena_new(0);
+    tenv env = { 0 };
+    tenv_add(&env, "A", TXRT_F64, 2, (int64_t[]){ 200, 300 }, -1, 1, 1);
+    tenv_add(&env, "B", TXRT_F64, 2, (int64_t[]){ 300, 100 }, -1, 1, 2);
+    tx_lir_func *f = lower(a, &env, "C[i,j] = A[i,k]*B[k,j]", "i:200 j:100 k:300");
+    assert_true(tx_lir_work(f) > 6e6);
+    assert_int_equal(tx_lir_mark_parallel(f, 40000), 1);
+    assert_true(f->body.stmts[0]->parallel);
+    char *s = tx_lir_str(f);
+    assert_non_null(strstr(s, "parallel for i in 0..200"));
+    free(s);
+    /* too little work */
+    tx_lir_func *g = lower(a, &env, "C[i,j] = A[i,k]*B[k,j]", "i:2 j:3 k:4");
+    assert_int_equal(tx_lir_mark_parallel(g, 40000), 0);
+    assert_int_equal(tx_lir_mark_parallel(g, 0), 1);
+    /* a whole reduction has no top-level loop to split */
+    tx_lir_func *h = lower(a, &env, "t = A[i,k]*A[i,k]", "i:200 k:300");
+    assert_int_equal(tx_lir_mark_parallel(h, 0), 0);
+    /* tiles keep the outer loop independent */
+    tx_lir_func *t = lower(a, &env, "C[i,j] = A[i,k]*B[k,j]", "i:200 j:100 k:300");
+    tx_lir_sched_opts o;
+    tx_lir_sched_defaults(&o, 8);
+    o.min_par_work = 0;
+    assert_true(tx_lir_schedule(t, &o) >= 3); /* j tile, i tile, parallel */
+    assert_true(t->body.stmts[0]->parallel);
+    const char *why = NULL;
+    assert_true(tx_lir_verify(t, &why));
+    tenv_free(&env);
+    tx_arena_free(a);
+}
+
+/* Hand-built loops whose iterations are not independent. */
+static void refuses_dependent_loops(void **state) {
+    (void)state;
+    tx_arena *a = tx_arena_new(0);
+    tx_lir_func *f = tx_lir_func_new(a, "k");
+    int out = tx_lir_add_buf(f, "O", TXRT_F64, 1, (int64_t[]){ 8 }, true);
+    int in = tx_lir_add_buf(f, "X", TXRT_F64, 2, (int64_t[]){ 4, 8 }, false);
+    int i = tx_lir_add_var(f, "i"), j = tx_lir_add_var(f, "j");
+    /* for i { for j { O[j] = X[8i + j] } }: every i writes all of O */
+    tx_lir_stmt *li = tx_lir_loop(f, &f->body, i, 0, 4);
+    tx_lir_stmt *lj = tx_lir_loop(f, &li->body, j, 0, 8);
+    tx_lir_store(f, &lj->body, out, tx_lir_affine_make(f, 1, (int[]){ j }, (int64_t[]){ 1 }, 0),
+                 tx_lir_load(f, in, tx_lir_affine_make(f, 2, (int[]){ i, j }, (int64_t[]){ 8, 1 }, 0)));
+    assert_false(tx_lir_loop_independent(f, li));
+    assert_true(tx_lir_loop_independent(f, lj));
+    assert_int_equal(tx_lir_mark_parallel(f, 0), 0);
+
+    /* for i in 0..7 { O[i+1] = O[i] + 1 }: reads the previous iteration's output */
+    tx_lir_func *g = tx_lir_func_new(a, "g");
+    out = tx_lir_add_buf(g, "O", TXRT_F64, 1, (int64_t[]){ 8 }, true);
+    i = tx_lir_add_var(g, "i");
+    li = tx_lir_loop(g, &g->body, i, 0, 7);
+    tx_lir_store(g, &li->body, out, tx_lir_affine_make(g, 1, (int[]){ i }, (int64_t[]){ 1 }, 1),
+                 tx_lir_binary(g, TX_TOP_ADD, tx_lir_load(g, out, tx_lir_affine_make(g, 1, (int[]){ i }, (int64_t[]){ 1 }, 0)),
+                               tx_lir_const(g, TXRT_F64, 1, 0)));
+    assert_false(tx_lir_loop_independent(g, li));
+
+    /* for i in 0..4 { for j in 0..3 { O[2i + j] = 1 } }: windows of width 3 overlap at stride 2 */
+    tx_lir_func *h = tx_lir_func_new(a, "h");
+    out = tx_lir_add_buf(h, "O", TXRT_F64, 1, (int64_t[]){ 16 }, true);
+    i = tx_lir_add_var(h, "i"), j = tx_lir_add_var(h, "j");
+    li = tx_lir_loop(h, &h->body, i, 0, 4);
+    lj = tx_lir_loop(h, &li->body, j, 0, 3);
+    tx_lir_store(h, &lj->body, out, tx_lir_affine_make(h, 2, (int[]){ i, j }, (int64_t[]){ 2, 1 }, 0),
+                 tx_lir_const(h, TXRT_F64, 1, 0));
+    assert_false(tx_lir_loop_independent(h, li));
+
+    /* an accumulator carried across iterations */
+    tx_lir_func *r = tx_lir_func_new(a, "r");
+    out = tx_lir_add_buf(r, "O", TXRT_F64, 1, (int64_t[]){ 4 }, true);
+    in = tx_lir_add_buf(r, "X", TXRT_F64, 1, (int64_t[]){ 4 }, false);
+    i = tx_lir_add_var(r, "i");
+    int acc = tx_lir_add_acc(r, TX_RED_SUM, TXRT_F64);
+    tx_lir_acc_init(r, &r->body, acc);
+    li = tx_lir_loop(r, &r->body, i, 0, 4);
+    tx_lir_accum(r, &li->body, acc, tx_lir_load(r, in, tx_lir_affine_make(r, 1, (int[]){ i }, (int64_t[]){ 1 }, 0)));
+    tx_lir_store(r, &li->body, out, tx_lir_affine_make(r, 1, (int[]){ i }, (int64_t[]){ 1 }, 0), tx_lir_accref(r, acc));
+    assert_false(tx_lir_loop_independent(r, li));
+    tx_arena_free(a);
+}
+
+/* ---- differential runs ---------------------------------------------------------- */
+
+static int jit_run(tx_jit *j, const tx_tir_stmt *def, tenv *env, txrt_dtype dt, txrt_tensor **outp) {
+    txrt_tensor *out = tu_new_out(def, dt);
+    tx_def_backend be = tx_jit_backend(j);
+    int rc = be.run_def(be.self, def, out, tenv_get, env, NULL);
+    *outp = out;
+    return rc;
+}
+
+/* Run text under each session; every result must match the oracle and
+ * the first session's result (16x the oracle's error bound). */
+static int diff_sessions(tx_jit **js, int nj, tx_arena *a, tenv *env, const char *text, const char *ranges) {
+    const char *err = NULL;
+    tx_tir_stmt *def = tdef_parse(a, text, ranges, &err);
+    if (!def) {
+        print_error("parse %s: %s\n", text, err);
+        return 1;
+    }
+    txrt_dtype dt = tu_def_dtype(def, env);
+    txrt_tensor *first = NULL;
+    int64_t n = 1;
+    for (int k = 0; k < def->nout; k++) n *= def->indices[def->out_idx[k]].extent;
+    double complex *vals = calloc((size_t)n + 1, sizeof *vals);
+    double *errs = calloc((size_t)n + 1, sizeof *errs);
+    int bad = 0;
+    if (!ref_run(def, env, 0x1p-53, vals, errs)) {
+        print_error("%s: the oracle cannot evaluate it\n", text);
+        bad++;
+    }
+    for (int s = 0; s < nj && !bad; s++) {
+        txrt_tensor *out = NULL;
+        if (jit_run(js[s], def, env, dt, &out) != 0) {
+            print_error("%s [%s] session %d: declined: %s\n", text, ranges, s, tx_jit_last_decline(js[s]));
+            bad++;
+        } else {
+            char msg[256] = "";
+            int m = tu_compare(out, vals, errs, msg, sizeof msg);
+            if (m) {
+                print_error("%s [%s] session %d: %d mismatches; %s\n", text, ranges, s, m, msg);
+                bad++;
+            }
+            if (first) { /* against session 0: the same tolerance */
+                double complex *v0 = calloc((size_t)n + 1, sizeof *v0);
+                for (int64_t i = 0; i < n; i++) {
+                    double re, im;
+                    txrt_get(first, i, &re, &im);
+                    v0[i] = re + im * I;
+                }
+                m = tu_compare(out, v0, errs, msg, sizeof msg);
+                if (m) {
+                    print_error("%s [%s] session %d vs 0: %d mismatches; %s\n", text, ranges, s, m, msg);
+                    bad++;
+                }
+                free(v0);
+            }
+        }
+        if (!first) first = out;
+        else txrt_release(out);
+    }
+    txrt_release(first);
+    free(vals);
+    free(errs);
+    return bad;
+}
+
+static tx_jit *session(int jam, double min_work) {
+    tx_jit *j = tx_jit_new(3, NULL);
+    assert_non_null(j);
+    tx_jit_set_verify(j, true);
+    tx_jit_set_jam(j, jam);
+    tx_jit_set_parallel(j, min_work);
+    return j;
+}
+
+static void schedules_keep_values(void **state) {
+    (void)state;
+    tx_jit *js[3] = { session(0, -1), session(16, -1), session(16, 0) };
+    tx_arena *a = tx_arena_new(0);
+    uint64_t seed = 12345;
+    int bad = 0, ncases = 0;
+    for (int round = 0; round < 8; round++) {
+        int64_t I_ = 1 + (int64_t)(tu_rng(&seed) % 70), J = 1 + (int64_t)(tu_rng(&seed) % 90);
+        int64_t K = 1 + (int64_t)(tu_rng(&seed) % 60), L = 1 + (int64_t)(tu_rng(&seed) % 9);
+        tenv env = { 0 };
+        tenv_add(&env, "A", TXRT_F64, 2, (int64_t[]){ I_, K }, -1, 1, seed + 1);
+        tenv_add(&env, "B", TXRT_F64, 2, (int64_t[]){ K, J }, -1, 1, seed + 2);
+        tenv_add(&env, "Bt", TXRT_F64, 2, (int64_t[]){ J, K }, -1, 1, seed + 3);
+        tenv_add(&env, "X", TXRT_F64, 2, (int64_t[]){ K, J + L - 1 }, -1, 1, seed + 4);
+        tenv_add(&env, "W", TXRT_F64, 3, (int64_t[]){ I_, K, L }, -1, 1, seed + 5);
+        tenv_add(&env, "F", TXRT_F32, 2, (int64_t[]){ K, J }, -1, 1, seed + 6);
+        tenv_add(&env, "Z", TXRT_C128, 2, (int64_t[]){ K, J }, -1, 1, seed + 7);
+        tenv_add(&env, "T", TXRT_F64, 3, (int64_t[]){ I_, K, J }, -1, 1, seed + 8);
+        char r2[128], r3[128], r4[128];
+        snprintf(r2, sizeof r2, "i:%lld j:%lld k:%lld", (long long)I_, (long long)J, (long long)K);
+        snprintf(r3, sizeof r3, "o:%lld i:%lld c:%lld k:%lld", (long long)I_, (long long)J, (long long)K, (long long)L);
+        snprintf(r4, sizeof r4, "i:%lld k:%lld j:%lld", (long long)I_, (long long)K, (long long)J);
+        const char *cases[][2] = {
+            { "C[i,j] = A[i,k]*B[k,j]", r2 },
+            { "C[i,j] = A[i,k]*Bt[j,k]", r2 },
+            { "C[j,i] = A[i,k]*B[k,j]", r2 },
+            { "C[i,j] = A[i,k]*F[k,j] + i - j", r2 },
+            { "C[i,j] = A[i,k]*Z[k,j]", r2 },
+            { "C[i,j] = max[k](A[i,k] - B[k,j]) + sum[k](A[i,k])", r2 },
+            { "Y[o,i] = X[c,i+k]*W[o,c,k]", r3 },
+            { "r[i] = sum[j](T[i,k,j])", r4 },
+            { "r[i,k] = sum[j](T[i,k,j]*T[i,k,j])", r4 },
+            { "Y[i,k,j] = exp(T[i,k,j])*sin(T[i,k,j]) + sqrt(abs(T[i,k,j]))", r4 },
+            { "t = A[i,k]*A[i,k]", r2 },
+        };
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            for (int threads = 2; threads <= 3; threads++) {
+                txrt_set_threads(threads);
+                bad += diff_sessions(js, 3, a, &env, cases[c][0], cases[c][1]);
+                ncases++;
+            }
+        }
+        tenv_free(&env);
+    }
+    txrt_set_threads(0);
+    assert_int_equal(bad, 0);
+    assert_true(ncases > 150);
+    for (int k = 0; k < 3; k++) tx_jit_free(js[k]);
+    tx_arena_free(a);
+}
+
+/* Kernels with parallel loops appear as such in the emitted IR, and big
+ * enough ones are parallel by default. */
+static void emitted_parallel_code(void **state) {
+    (void)state;
+    tx_jit *j = session(16, 40000);
+    tx_arena *a = tx_arena_new(0);
+    tenv env = { 0 };
+    tenv_add(&env, "X", TXRT_F64, 2, (int64_t[]){ 300, 400 }, -1, 1, 1);
+    const char *err = NULL;
+    tx_tir_stmt *def = tdef_parse(a, "r[i] = sum[j](X[i,j])", "i:300 j:400", &err);
+    tx_type out = { 0 };
+    out.dtype = TXRT_F64;
+    out.rank = 1;
+    out.dims[0] = 300;
+    tx_lookup lk = { tenv_lookup, &env };
+    char *ir = tx_jit_emit_def(j, def, &out, &lk, TX_CG_EMIT_LLVM, NULL);
+    assert_non_null(ir);
+    assert_non_null(strstr(ir, "@txrt_parallel_for"));
+    assert_non_null(strstr(ir, "fadd reassoc contract <")); /* the row sums vectorise */
+    free(ir);
+    tx_jit_set_parallel(j, -1);
+    ir = tx_jit_emit_def(j, def, &out, &lk, TX_CG_EMIT_LLVM, NULL);
+    assert_null(strstr(ir, "@txrt_parallel_for"));
+    free(ir);
+    tenv_free(&env);
+    tx_arena_free(a);
+    tx_jit_free(j);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(covers_every_index_once),
+        cmocka_unit_test(chunks_are_contiguous),
+        cmocka_unit_test(nested_calls),
+        cmocka_unit_test(concurrent_callers_and_restart),
+        cmocka_unit_test(marks_output_loops),
+        cmocka_unit_test(refuses_dependent_loops),
+        cmocka_unit_test(schedules_keep_values),
+        cmocka_unit_test(emitted_parallel_code),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tx_cg_shutdown();
+    return rc;
+}
