@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test test-sanitize fuzz clean
+.PHONY: all deps configure build run run-examples test test-sanitize fuzz clean bench
 
 all: build
 
@@ -21,6 +21,10 @@ build: configure
 
 run: build
 	./$(BUILD)/txc run examples/attention/attention.tx
+
+# Every research example in examples/ at its test size, each checking itself.
+run-examples: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L examples
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -42,5 +46,21 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) sh fuzz/run.sh
 
+# Benchmarks (bench/README.md): builds txc, then times every workload of
+# bench/ against numpy (einsum and best form) and C on the same inputs and
+# writes bench/results.md.  BENCH_FLAGS="--quick" or "--only gemm,fft2".
+BENCH_FLAGS ?=
+bench: configure
+	cmake --build $(BUILD) -j $(JOBS) --target txc
+	/usr/bin/python3 bench/run.py --txc $(BUILD)/txc $(BENCH_FLAGS)
+
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
+
+# Install txc, libtxrt (static and shared), its headers, txrt.pc and the
+# CMake package under PREFIX (default /usr/local):
+#   make install PREFIX=$HOME/.local
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -1,0 +1,39 @@
+#!/bin/sh
+# test_repeat.sh TXC -- `txc run --repeat N` (the benchmark's timing loop):
+# the same output as a plain run (inputs and trailing prints/saves run once),
+# one "txc: repeat:" line with --time naming the timed statements, no
+# kernels compiled during the timed runs, and exit 2 for bad counts.
+set -u
+txc=$1
+case $txc in /*) ;; *) txc=$(pwd)/$txc ;; esac
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/txc-repeat.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+cat > p.tx <<'TX'
+let n = 40
+A = randn(n, n, seed=1)
+B = rand(n, n, seed=2)
+C[i,j] = A[i,k]*B[k,j]
+D[i] = exp(sum[j](C[i,j]) / n)
+s = sum(D)
+print s
+print C[1,2]
+save("d.npy", D)
+TX
+fail() { echo "FAIL: $*" >&2; exit 1; }
+"$txc" run p.tx > plain.out 2>plain.err || fail "plain run: $(cat plain.err)"
+"$txc" run p.tx --repeat 3 --time > rep.out 2> rep.err || fail "--repeat run: $(cat rep.err)"
+cmp -s plain.out rep.out || fail "--repeat changed the output: $(cat plain.out) vs $(cat rep.out)"
+test "$(grep -c '^txc: repeat:' rep.err)" = 1 || fail "no single repeat line: $(cat rep.err)"
+grep -q 'set-up [0-9.]* ms (3 statements)' rep.err || fail "set-up is not the 3 input statements: $(cat rep.err)"
+grep -q '3 timed runs of lines 4-6: median [0-9.]* ms, min [0-9.]* ms, process cpu median [0-9.]* ms (0 kernels compiled during them)' rep.err ||
+    fail "timed runs are not lines 4-6 without new kernels: $(cat rep.err)"
+test -f d.npy || fail "the trailing save did not run"
+"$txc" run p.tx --repeat 2 --backend interp > interp.out 2>&1 || fail "--repeat on the evaluator: $(cat interp.out)"
+for bad in 0 -1 x 1.5; do
+    "$txc" run p.tx --repeat "$bad" > /dev/null 2>&1
+    test $? = 2 || fail "--repeat $bad should be a usage error (exit 2)"
+done
+"$txc" run p.tx --repeat > /dev/null 2>&1
+test $? = 2 || fail "--repeat without a value should be a usage error"
+exit 0
