@@ -414,6 +414,7 @@ static int txc_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     int rc = txc_main(argc, argv);
     txrt_fft_cleanup();   /* FFTW plans live for the process; free them once */
+    txrt_block_cache_clear();
     tx_cg_shutdown();
     return rc;
 }

@@ -10,6 +10,14 @@
  * huge pages (see bench/README.md).  The block is always at least 64 bytes
  * (also for size-0 tensors), so data is never NULL.
  *
+ * Large blocks are mapped directly (mmap: the kernel hands out zeroed
+ * pages, so they are not cleared twice) and, when released, kept in a
+ * small process-wide cache instead of being unmapped: a script that runs
+ * the same statements again (a loop, `--repeat`, a REPL session) gets the
+ * same blocks back already faulted in, and pays a memset instead of page
+ * faults.  The cache holds at most BLOCK_SLOTS blocks and an eighth of
+ * physical memory (at most 2 GiB); txrt_block_cache_clear() empties it.
+ *
  * Sizes are checked before anything is allocated: a negative dimension,
  * an element count or byte size that overflows int64, or a request above
  * ctx->max_bytes (0 = the machine's physical memory) fails with a message
@@ -24,6 +32,7 @@
 #endif
 #include "txrt.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -144,23 +153,111 @@ static int64_t physical_memory(void) {
     return bytes;
 }
 
-/* A zero-filled block of at least `bytes` (>= 64) bytes, 64-byte aligned;
- * huge-page backed from HUGE_BYTES on.  NULL when the system refuses. */
-static void *alloc_zeroed(size_t bytes) {
-    size_t align = 64;
+/* ---- data blocks ------------------------------------------------------------ */
+
+/* The size actually reserved for a block of `bytes`: a multiple of 64, at
+ * least 64, and a multiple of HUGE_BYTES from HUGE_BYTES on. */
+static size_t block_size(size_t bytes) {
     size_t n = (bytes + 63) & ~(size_t)63;
     if (n == 0) n = 64;
-    if (n >= HUGE_BYTES) {
-        align = HUGE_BYTES;
-        n = (n + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+    if (n >= HUGE_BYTES) n = (n + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+    return n;
+}
+
+#define BLOCK_SLOTS 16
+
+static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { void *p; size_t n; } block_cache[BLOCK_SLOTS];
+static size_t block_cache_bytes;
+
+static size_t block_cache_limit(void) {
+    int64_t phys = physical_memory() / 8, cap = (int64_t)2 << 30;
+    return (size_t)(phys < cap ? phys : cap);
+}
+
+/* A fresh mapping of n bytes (a multiple of HUGE_BYTES) aligned to
+ * HUGE_BYTES, zeroed by the kernel; NULL when the system refuses. */
+static void *map_block(size_t n) {
+    size_t span = n + HUGE_BYTES;
+    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    char *a = (char *)(((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+    if (a > p) munmap(p, (size_t)(a - p));
+    if (a + n < p + span) munmap(a + n, (size_t)(p + span - (a + n)));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(a, n, MADV_HUGEPAGE);   /* a hint: ignore failure */
+#endif
+    return a;
+}
+
+/* A zero-filled block of block_size(bytes) bytes, 64-byte aligned (2 MiB
+ * and huge-page backed from HUGE_BYTES on).  NULL when the system refuses. */
+static void *alloc_zeroed(size_t bytes) {
+    size_t n = block_size(bytes);
+    if (n < HUGE_BYTES) {
+        void *p = NULL;
+        if (posix_memalign(&p, 64, n) != 0) return NULL;
+        memset(p, 0, n);
+        return p;
     }
     void *p = NULL;
-    if (posix_memalign(&p, align, n) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    if (n >= HUGE_BYTES) (void)madvise(p, n, MADV_HUGEPAGE);   /* a hint: ignore failure */
-#endif
-    memset(p, 0, n);
-    return p;
+    pthread_mutex_lock(&block_lock);
+    for (int k = 0; k < BLOCK_SLOTS; k++) {
+        if (block_cache[k].p && block_cache[k].n == n) {
+            p = block_cache[k].p;
+            block_cache[k].p = NULL;
+            block_cache_bytes -= n;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&block_lock);
+    if (p) {
+        memset(p, 0, n);
+        return p;
+    }
+    return map_block(n);
+}
+
+/* Give back a block from alloc_zeroed(bytes): large ones go to the cache
+ * while it has room, replacing a block of another size if need be. */
+static void free_block(void *p, size_t bytes) {
+    size_t n = block_size(bytes);
+    if (n < HUGE_BYTES) {
+        free(p);
+        return;
+    }
+    void *evict = NULL;
+    size_t evict_n = 0;
+    pthread_mutex_lock(&block_lock);
+    int slot = -1;
+    for (int k = 0; k < BLOCK_SLOTS && slot < 0; k++)
+        if (!block_cache[k].p) slot = k;
+    if (slot < 0) {                      /* full: the oldest entry in slot 0 makes room */
+        slot = 0;
+        evict = block_cache[0].p;
+        evict_n = block_cache[0].n;
+        block_cache[0].p = NULL;
+        block_cache_bytes -= evict_n;
+    }
+    if (block_cache_bytes + n <= block_cache_limit()) {
+        block_cache[slot].p = p;
+        block_cache[slot].n = n;
+        block_cache_bytes += n;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&block_lock);
+    if (evict) munmap(evict, evict_n);
+    if (p) munmap(p, n);
+}
+
+void txrt_block_cache_clear(void) {
+    pthread_mutex_lock(&block_lock);
+    for (int k = 0; k < BLOCK_SLOTS; k++) {
+        if (block_cache[k].p) munmap(block_cache[k].p, block_cache[k].n);
+        block_cache[k].p = NULL;
+    }
+    block_cache_bytes = 0;
+    pthread_mutex_unlock(&block_lock);
 }
 
 txrt_tensor *txrt_tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape) {
@@ -295,7 +392,7 @@ txrt_tensor *txrt_retain(txrt_tensor *t) {
 void txrt_release(txrt_tensor *t) {
     if (!t) return;
     if (__atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) > 0) return;
-    if (t->flags & TXRT_OWNS_DATA) free(t->data);
+    if (t->flags & TXRT_OWNS_DATA) free_block(t->data, (size_t)t->size * txrt_dtype_size(t->dtype));
     free(t);
 }
 

@@ -68,6 +68,10 @@ txrt_tensor *txrt_tensor_copy(txrt_ctx *ctx, const txrt_tensor *t);
 txrt_tensor *txrt_tensor_cast(txrt_ctx *ctx, const txrt_tensor *t, txrt_dtype dt);
 txrt_tensor *txrt_retain(txrt_tensor *t);
 void txrt_release(txrt_tensor *t);                  /* NULL-safe */
+/* Released data blocks of 2 MiB and more are kept for reuse by later
+ * tensors of the same block size (bounded: 16 blocks, an eighth of physical
+ * memory, at most 2 GiB); this unmaps them all.  Thread-safe. */
+void txrt_block_cache_clear(void);
 /* Element i (flat, row-major) as a complex pair (im = 0 for real dtypes). */
 void txrt_get(const txrt_tensor *t, int64_t i, double *re, double *im);
 void txrt_set(txrt_tensor *t, int64_t i, double re, double im);

@@ -184,6 +184,36 @@ static void alloc_large(void **state) {
     txrt_release(t);
 }
 
+/* A released large block comes back for the next tensor of the same block
+ * size, zero-filled again, and other sizes get their own blocks. */
+static void alloc_reuse(void **state) {
+    (void)state;
+    txrt_ctx ctx;
+    txrt_ctx_init(&ctx);
+    txrt_block_cache_clear();
+    int64_t shape[1] = { (int64_t)(3 << 20) / 8 };            /* 3 MiB: a 4 MiB block */
+    txrt_tensor *t = txrt_tensor_new(&ctx, TXRT_F64, 1, shape);
+    assert_non_null(t);
+    double *d = t->data;
+    void *first = t->data;
+    for (int64_t i = 0; i < t->size; i++) d[i] = 1.5;
+    txrt_release(t);
+    int64_t other[1] = { (int64_t)(5 << 20) / 8 };            /* a 6 MiB block: not the cached one */
+    txrt_tensor *u = txrt_tensor_new(&ctx, TXRT_F64, 1, other);
+    assert_non_null(u);
+    assert_ptr_not_equal(u->data, first);
+    int64_t again[2] = { 1024, 384 };                          /* 3 MiB again, another shape */
+    txrt_tensor *v = txrt_tensor_new(&ctx, TXRT_F64, 2, again);
+    assert_non_null(v);
+    assert_ptr_equal(v->data, first);
+    d = v->data;
+    for (int64_t i = 0; i < v->size; i++)
+        if (d[i] != 0) fail_msg("reused block not cleared at %lld", (long long)i);
+    txrt_release(u);
+    txrt_release(v);
+    txrt_block_cache_clear();
+}
+
 static void alloc_errors(void **state) {
     (void)state;
     txrt_ctx ctx;
@@ -395,6 +425,7 @@ int main(void) {
         cmocka_unit_test(shapes),
         cmocka_unit_test(alloc_basics),
         cmocka_unit_test(alloc_large),
+        cmocka_unit_test(alloc_reuse),
         cmocka_unit_test(alloc_errors),
         cmocka_unit_test(refcounts),
         cmocka_unit_test(get_set),
