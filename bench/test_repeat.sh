@@ -34,6 +34,15 @@ for bad in 0 -1 x 1.5; do
     "$txc" run p.tx --repeat "$bad" > /dev/null 2>&1
     test $? = 2 || fail "--repeat $bad should be a usage error (exit 2)"
 done
+# a trailing assert whose condition needs temporaries (%1 = A*2, %2 = allclose(..))
+cat > a.tx <<'TX'
+A = randn(4, 4, seed=1)
+B[i,j] = A[i,j] * 2
+assert(allclose(B, A * 2))
+print "ok"
+TX
+"$txc" run a.tx --repeat 3 --time > a.out 2> a.err || fail "--repeat with a trailing assert: $(cat a.err)"
+grep -q '3 timed runs of lines 2-2' a.err || fail "the assert's temporaries are not in the trailer: $(cat a.err)"
 "$txc" run p.tx --repeat > /dev/null 2>&1
 test $? = 2 || fail "--repeat without a value should be a usage error"
 exit 0

@@ -212,7 +212,14 @@ static bool is_input_stmt(const tx_tir_stmt *s) {
 }
 
 static bool is_output_stmt(const tx_tir_stmt *s) {
-    if (s->kind == TX_TIR_DEF) return s->out && s->out[0] == '%';   /* `print C[0,0]` picks into %1 */
+    /* a temporary feeds the report that follows: `print C[0,0]` picks into
+     * %1, `assert(allclose(C, A * 3))` computes %1 = A*3 and %2 = allclose(..) */
+    if (s->kind == TX_TIR_DEF && s->out && s->out[0] == '%') return true;
+    if (s->kind == TX_TIR_CALL && s->nresults > 0) {
+        bool temps = true;
+        for (int k = 0; k < s->nresults; k++) temps = temps && s->results[k][0] == '%';
+        if (temps) return true;
+    }
     return s->kind == TX_TIR_PRINT || s->kind == TX_TIR_ASSERT ||
            (s->kind == TX_TIR_CALL && s->builtin == TX_B_SAVE);
 }
