@@ -43,6 +43,18 @@ print "ok"
 TX
 "$txc" run a.tx --repeat 3 --time > a.out 2> a.err || fail "--repeat with a trailing assert: $(cat a.err)"
 grep -q '3 timed runs of lines 2-2' a.err || fail "the assert's temporaries are not in the trailer: $(cat a.err)"
+# the body's statements fuse as in a plain run: A is dead after s, and s
+# is read by the trailer (the fuser must not drop it)
+cat > f.tx <<'TX'
+X = randn(64, 64, seed=1)
+A[i,j] = exp(X[i,j])
+s[i] = A[i,j]
+print s[0]
+TX
+"$txc" run f.tx > f1.out 2>&1 || fail "plain fused run: $(cat f1.out)"
+"$txc" run f.tx --repeat 2 --time > f2.out 2> f2.err || fail "--repeat fused run: $(cat f2.err)"
+cmp -s f1.out f2.out || fail "--repeat changed the fused output: $(cat f1.out) vs $(cat f2.out)"
+grep -q 'fuse: 3 groups fused (6 statements)' f2.err || fail "--repeat did not fuse the body each run: $(cat f2.err)"
 "$txc" run p.tx --repeat > /dev/null 2>&1
 test $? = 2 || fail "--repeat without a value should be a usage error"
 exit 0

@@ -245,7 +245,10 @@ static int run_repeated(const options *o, tx_interp *in, tx_unit *u, tx_jit *jit
     body.stmts = p->stmts + b, body.nstmts = e - b;
     trailer.stmts = p->stmts + e, trailer.nstmts = p->nstmts - e;
     double t0 = now_sec();
+    /* what the fuser may leave unmaterialised depends on what runs next */
+    tx_interp_set_after(in, p->stmts + b, p->nstmts - b, false);
     int rc = tx_interp_run(in, &setup, &u->diags);
+    tx_interp_set_after(in, trailer.stmts, trailer.nstmts, true);
     double t1 = now_sec();
     if (!rc) rc = tx_interp_run(in, &body, &u->diags);
     double t2 = now_sec();
@@ -260,6 +263,7 @@ static int run_repeated(const options *o, tx_interp *in, tx_unit *u, tx_jit *jit
         ms[nrun++] = 1e3 * (now_sec() - s);
     }
     if (jit) tx_jit_get_stats(jit, &st1);
+    tx_interp_set_after(in, NULL, 0, false);
     if (!rc) rc = tx_interp_run(in, &trailer, &u->diags);
     if (o->time && nrun > 0) {
         qsort(ms, (size_t)nrun, sizeof *ms, cmp_double);

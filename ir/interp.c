@@ -236,6 +236,9 @@ struct tx_interp {
     tx_def_rewriter rewriter;       /* replaces DEFs when set (the planner) */
     tx_group_backend group;         /* runs stretches of DEFs when set (the fuser) */
     bool script;                    /* the unit is a whole program (tx_interp_set_script) */
+    tx_tir_stmt *const *after;      /* what runs after the unit (tx_interp_set_after) */
+    int nafter;
+    bool again;                     /* the unit itself runs again after this run */
 };
 
 /* The statement lists being executed, innermost first: what the group
@@ -2415,7 +2418,12 @@ static bool group_live(void *ctx, const char *name) {
                 if (strcmp(f->fn->results[k].name, name) == 0) return true;
             return false;
         }
-        if (f->kind == FR_TOP) return !g->r->in->script || g->r->depth > 0;
+        if (f->kind == FR_TOP) {
+            const tx_interp *in = g->r->in;
+            if (!in->script || g->r->depth > 0) return true;
+            if (in->again && scan_reads(f->body, 0, f->n, name) == 1) return true;
+            return scan_reads((tx_tir_stmt **)in->after, 0, in->nafter, name) == 1;
+        }
         from = f->up ? f->up->pos + 1 : 0;
     }
     return true;
@@ -2490,3 +2498,9 @@ void tx_interp_set_group_backend(tx_interp *in, const tx_group_backend *g) {
 }
 
 void tx_interp_set_script(tx_interp *in, bool script) { in->script = script; }
+
+void tx_interp_set_after(tx_interp *in, tx_tir_stmt *const *stmts, int n, bool again) {
+    in->after = stmts;
+    in->nafter = stmts ? n : 0;
+    in->again = again;
+}

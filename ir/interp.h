@@ -118,4 +118,11 @@ void tx_interp_set_group_backend(tx_interp *in, const tx_group_backend *g);
  * Off by default (the REPL reads them in later units). */
 void tx_interp_set_script(tx_interp *in, bool script);
 
+/* With tx_interp_set_script: the unit run next is part of a program whose
+ * remaining statements are stmts[0..n) (borrowed until reset), and with
+ * `again` the unit itself runs once more before them (`txc run --repeat`
+ * runs a script's body N times, then its trailing saves and asserts).
+ * Variables they read stay live.  NULL resets to "nothing follows". */
+void tx_interp_set_after(tx_interp *in, tx_tir_stmt *const *stmts, int n, bool again);
+
 #endif
