@@ -696,7 +696,9 @@ static void acc_allocas(cg *c) {
  *
  * ctx is an array of the buffer pointers on the kernel's stack.  Each
  * chunk has its own accumulators (allocas of the chunk function), which is
- * all a loop with independent iterations needs.  The body function keeps
+ * all a loop with independent iterations needs, and its own copy of the
+ * buffers the scheduler made private (s->private_bufs: per-row scratch of
+ * a fused kernel), allocated on the chunk function's stack.  The body function keeps
  * the noalias parameters, as the kernel's own body does. */
 static bool parallel_loop(cg *c, const tx_lir_stmt *s) {
     if (s->extent <= 0) return true;
@@ -748,6 +750,13 @@ static bool parallel_loop(cg *c, const tx_lir_stmt *s) {
         LLVMValueRef ctxp = LLVMGetParam(cfn, 0);
         LLVMValueRef all[nb + 2];
         for (int k = 0; k < nb; k++) {
+            if (s->private_bufs && s->private_bufs[k]) {   /* this chunk's own copy, on its stack */
+                size_t bytes = (size_t)f->bufs[k].size * txrt_dtype_size(f->bufs[k].dtype);
+                all[k] = LLVMBuildArrayAlloca(B, LLVMInt8TypeInContext(c->ctx),
+                                              LLVMConstInt(c->i64, (unsigned long long)bytes, 0), f->bufs[k].name);
+                LLVMSetAlignment(all[k], 64);
+                continue;
+            }
             LLVMValueRef i = LLVMConstInt(c->i64, (unsigned long long)k, 0);
             all[k] = LLVMBuildLoad2(B, c->ptr, LLVMBuildInBoundsGEP2(B, c->ptr, ctxp, &i, 1, ""), f->bufs[k].name);
             LLVMSetAlignment(all[k], 8);

@@ -79,9 +79,12 @@ static bool aff_add(aff *d, const aff *s, int64_t coef) {
             d->k[j] = 0;
             d->n++;
         }
-        d->k[j] += coef * s->k[t];
+        int64_t m;
+        if (__builtin_mul_overflow(coef, s->k[t], &m) || __builtin_add_overflow(d->k[j], m, &d->k[j]))
+            return false;   /* the caller declines to fuse; the unfused path reports it */
     }
-    d->c0 += coef * s->c0;
+    int64_t m;
+    if (__builtin_mul_overflow(coef, s->c0, &m) || __builtin_add_overflow(d->c0, m, &d->c0)) return false;
     int n = 0;
     for (int t = 0; t < d->n; t++)
         if (d->k[t] != 0) d->v[n] = d->v[t], d->k[n] = d->k[t], n++;
@@ -1605,6 +1608,7 @@ static tx_fuse_group *try_group(tx_arena *a, tx_tir_stmt *const *stmts, int n, f
         g->buf_kind[c->in[k].buf] = TX_FUSE_BUF_INPUT;
         g->buf_var[c->in[k].buf] = c->in[k].name;
     }
+    for (int b = 0; b < f->nbufs; b++) f->bufs[b].scratch = g->buf_kind[b] == TX_FUSE_BUF_SCRATCH;
     return g;
 }
 

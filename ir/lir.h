@@ -103,6 +103,8 @@ struct tx_lir_stmt {
     tx_lir_block body;          /* LOOP */
     bool parallel;              /* LOOP: its iterations may run on different threads
                                    (set by tx_lir_sched; printed "parallel for") */
+    bool *private_bufs;         /* LOOP, parallel: per buffer, whether each chunk of
+                                   iterations gets its own copy (NULL: none do) */
     int acc;                    /* ACC_INIT, ACCUM */
     int buf;                    /* STORE */
     tx_lir_affine off;          /* STORE */
@@ -117,6 +119,8 @@ typedef struct tx_lir_buf {
     int64_t *shape, *strides;   /* strides in elements */
     int64_t size;               /* number of elements */
     bool output;                /* written by the kernel (buffer 0 today) */
+    bool scratch;               /* nobody reads it after the kernel (a fused group's
+                                   row storage); printed "scratch" */
 } tx_lir_buf;
 
 typedef struct tx_lir_var {

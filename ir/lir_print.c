@@ -154,8 +154,11 @@ static void print_block(FILE *o, const tx_lir_func *f, const tx_lir_block *b, in
         indent(o, depth);
         switch (s->kind) {
         case TX_LIR_LOOP:
-            fprintf(o, "%sfor %s in %lld..%lld {\n", s->parallel ? "parallel " : "", f->vars[s->var].name, (long long)s->lo,
+            fprintf(o, "%sfor %s in %lld..%lld", s->parallel ? "parallel " : "", f->vars[s->var].name, (long long)s->lo,
                     (long long)(s->lo + s->extent));
+            for (int b = 0, n = 0; s->private_bufs && b < f->nbufs; b++)
+                if (s->private_bufs[b]) fprintf(o, "%s%s", n++ ? ", " : " private ", f->bufs[b].name);
+            fputs(" {\n", o);
             print_block(o, f, &s->body, depth + 1);
             indent(o, depth);
             fputs("}\n", o);
@@ -204,7 +207,7 @@ void tx_lir_print(FILE *o, const tx_lir_func *f) {
     fprintf(o, "kernel %s(", f->name);
     for (int k = 0; k < f->nbufs; k++) {
         const tx_lir_buf *b = &f->bufs[k];
-        fprintf(o, "%s%s%s: %s[", k ? ", " : "", b->output ? "out " : "", b->name,
+        fprintf(o, "%s%s%s%s: %s[", k ? ", " : "", b->scratch ? "scratch " : "", b->output ? "out " : "", b->name,
                 tx_lir_dtype_name(b->dtype));
         for (int d = 0; d < b->rank; d++) fprintf(o, "%s%lld", d ? "," : "", (long long)b->shape[d]);
         fputc(']', o);

@@ -173,6 +173,7 @@ typedef struct dep {
     int64_t *wlo, *whi; /* per buffer: the window of its stores */
     bool *written;
     const tx_lir_affine **first; /* per buffer: its first store's offset */
+    const bool *priv;   /* per buffer: private to each chunk (NULL: none); not checked */
 } dep;
 
 static void dep_stores(dep *d, const tx_lir_block *b) {
@@ -183,6 +184,7 @@ static void dep_stores(dep *d, const tx_lir_block *b) {
         } else if (s->kind == TX_LIR_ACC_INIT) {
             d->inited[s->acc] = true;
         } else if (s->kind == TX_LIR_STORE) {
+            if (d->priv && d->priv[s->buf]) continue;
             int64_t c = coef_of(&s->off, d->v), lo, hi;
             if (c == 0 || !window(&s->off, d->v, d->r, &lo, &hi)) {
                 d->ok = false;
@@ -232,7 +234,9 @@ static void dep_reads(dep *d, const tx_lir_block *b) {
     }
 }
 
-bool tx_lir_loop_independent(const tx_lir_func *f, const tx_lir_stmt *l) {
+/* Independence of l's iterations, ignoring the buffers priv marks (each
+ * chunk of iterations gets its own copy of those). */
+static bool independent(const tx_lir_func *f, const tx_lir_stmt *l, const bool *priv) {
     if (l->kind != TX_LIR_LOOP) return false;
     range *r = calloc((size_t)f->nvars + 1, sizeof *r);
     bool *inited = calloc((size_t)f->naccs + 1, sizeof *inited);
@@ -244,7 +248,7 @@ bool tx_lir_loop_independent(const tx_lir_func *f, const tx_lir_stmt *l) {
     bool ok = r && inited && written && coef && wlo && whi && first;
     if (ok) {
         var_ranges(&l->body, r);   /* the variables bound inside l */
-        dep d = { f, l->var, r, true, inited, coef, wlo, whi, written, first };
+        dep d = { f, l->var, r, true, inited, coef, wlo, whi, written, first, priv };
         dep_stores(&d, &l->body);
         for (int b = 0; b < f->nbufs && d.ok; b++) {
             if (!written[b]) continue;
@@ -264,13 +268,149 @@ bool tx_lir_loop_independent(const tx_lir_func *f, const tx_lir_stmt *l) {
     return ok;
 }
 
+bool tx_lir_loop_independent(const tx_lir_func *f, const tx_lir_stmt *l) { return independent(f, l, NULL); }
+
+/* ---- private buffers of a parallel loop ----------------------------------------
+ *
+ * A fused kernel keeps per-row values in scratch buffers (a row of scores,
+ * the accumulators of O[i, :]) that every iteration of its outer loop
+ * overwrites, so the iterations are not independent as written.  They
+ * become independent when each chunk of iterations has its own copy of
+ * such a buffer, which is sound when
+ *   - nobody reads the buffer after the kernel (tx_lir_buf.scratch),
+ *   - no statement outside the loop touches it, and
+ *   - every read of it in an iteration follows, in the same iteration, a
+ *     store of the whole buffer: a perfect loop nest storing each element
+ *     once (offsets 0 .. size-1), or any store when the buffer has one
+ *     element.
+ * The copies live on the chunk's stack, so only buffers up to
+ * PRIVATE_MAX_BYTES qualify. */
+
+#define PRIVATE_MAX_BYTES ((int64_t)64 << 10)
+
+static bool expr_loads(const tx_lir_expr *e, int buf) {
+    if (!e) return false;
+    if (e->kind == TX_LIR_LOAD && e->buf == buf) return true;
+    return expr_loads(e->a, buf) || expr_loads(e->b, buf) || expr_loads(e->c, buf);
+}
+
+static void mark_loads(const tx_lir_expr *e, bool *touched) {
+    if (!e) return;
+    if (e->kind == TX_LIR_LOAD) touched[e->buf] = true;
+    mark_loads(e->a, touched);
+    mark_loads(e->b, touched);
+    mark_loads(e->c, touched);
+}
+
+static void mark_all(const tx_lir_block *b, bool *touched) {
+    for (int k = 0; k < b->n; k++) {
+        const tx_lir_stmt *s = b->stmts[k];
+        if (s->kind == TX_LIR_LOOP) mark_all(&s->body, touched);
+        if (s->kind == TX_LIR_STORE) touched[s->buf] = true;
+        mark_loads(s->value, touched);
+    }
+}
+
+static int cmp_term(const void *a, const void *b) {
+    const int64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Is s a perfect loop nest whose one store writes every element of its
+ * buffer exactly once (and does not read it)?  *buf gets the buffer. */
+static bool full_store_nest(const tx_lir_func *f, const tx_lir_stmt *s, int *buf) {
+    int64_t lo[16], ext[16];
+    int vars[16], depth = 0;
+    while (s->kind == TX_LIR_LOOP) {
+        if (depth == 16 || s->body.n != 1 || s->extent <= 0) return false;
+        vars[depth] = s->var, lo[depth] = s->lo, ext[depth] = s->extent, depth++;
+        s = s->body.stmts[0];
+    }
+    if (s->kind != TX_LIR_STORE || expr_loads(s->value, s->buf)) return false;
+    const tx_lir_affine *a = &s->off;
+    if (a->nterms != depth) return false;
+    int64_t t[16][2], c0 = a->c0;
+    for (int q = 0; q < depth; q++) {
+        int at = -1;
+        for (int k = 0; k < a->nterms; k++)
+            if (a->var[k] == vars[q]) at = k;
+        if (at < 0 || a->coef[at] <= 0) return false;
+        t[q][0] = a->coef[at];
+        t[q][1] = ext[q];
+        c0 += a->coef[at] * lo[q];
+    }
+    if (c0 != 0) return false;
+    qsort(t, (size_t)depth, sizeof t[0], cmp_term);
+    int64_t span = 1;   /* mixed radix: each coefficient is the product of the extents below it */
+    for (int q = 0; q < depth; q++) {
+        if (t[q][0] != span) return false;
+        span *= t[q][1];
+    }
+    if (span != f->bufs[s->buf].size) return false;
+    *buf = s->buf;
+    return true;
+}
+
+/* Walk an iteration's statements in order: a read of a candidate before
+ * the buffer is wholly stored drops the candidate. */
+static void exposed_reads(const tx_lir_func *f, const tx_lir_block *b, bool *cand, bool *covered) {
+    for (int k = 0; k < b->n; k++) {
+        const tx_lir_stmt *s = b->stmts[k];
+        int fb;
+        if (s->kind == TX_LIR_LOOP && full_store_nest(f, s, &fb)) {
+            covered[fb] = true;
+            continue;
+        }
+        if (s->kind == TX_LIR_LOOP) {
+            if (s->extent > 0) exposed_reads(f, &s->body, cand, covered);
+            continue;
+        }
+        for (int q = 0; q < f->nbufs; q++)
+            if (cand[q] && !covered[q] && expr_loads(s->value, q)) cand[q] = false;
+        if (s->kind == TX_LIR_STORE && f->bufs[s->buf].size == 1) covered[s->buf] = true;
+    }
+}
+
+/* The buffers loop f->body.stmts[at] may privatise (NULL when none, or no
+ * memory); allocated in f's arena. */
+static bool *private_candidates(tx_lir_func *f, int at) {
+    const tx_lir_stmt *l = f->body.stmts[at];
+    bool *outside = calloc((size_t)f->nbufs + 1, 1), *inside = calloc((size_t)f->nbufs + 1, 1);
+    bool *covered = calloc((size_t)f->nbufs + 1, 1);
+    bool *cand = TX_NEWN(f->arena, bool, f->nbufs + 1);
+    bool any = false;
+    if (outside && inside && covered && cand) {
+        for (int k = 0; k < f->body.n; k++) {
+            if (k == at) continue;
+            tx_lir_block one = { &f->body.stmts[k], 1, 1 };
+            mark_all(&one, outside);
+        }
+        mark_all(&l->body, inside);
+        for (int b = 0; b < f->nbufs; b++) {
+            const tx_lir_buf *B = &f->bufs[b];
+            cand[b] = B->scratch && inside[b] && !outside[b] &&
+                      B->size > 0 && B->size <= PRIVATE_MAX_BYTES / (int64_t)txrt_dtype_size(B->dtype);
+        }
+        exposed_reads(f, &l->body, cand, covered);
+        for (int b = 0; b < f->nbufs; b++) any |= cand[b];
+    }
+    free(outside);
+    free(inside);
+    free(covered);
+    return any ? cand : NULL;
+}
+
 int tx_lir_mark_parallel(tx_lir_func *f, double min_work) {
     int n = 0;
     for (int k = 0; k < f->body.n; k++) {
         tx_lir_stmt *s = f->body.stmts[k];
         if (s->kind != TX_LIR_LOOP || s->extent < 2) continue;
         if ((double)s->extent * block_cost(&s->body) < min_work) continue;
-        if (!tx_lir_loop_independent(f, s)) continue;
+        if (!independent(f, s, NULL)) {
+            bool *priv = private_candidates(f, k);
+            if (!priv || !independent(f, s, priv)) continue;
+            s->private_bufs = priv;
+        }
         s->parallel = true;
         n++;
     }

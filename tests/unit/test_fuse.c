@@ -31,6 +31,7 @@
 #include "frontend/sema.h"
 #include "ir/fuse.h"
 #include "ir/interp.h"
+#include "ir/lir_sched.h"
 #include "ir/plan.h"
 
 static tx_jit *JIT;
@@ -582,6 +583,50 @@ static void test_random_programs(void **state) {
     assert_true(fused >= cases / 4);
 }
 
+/* Parallel fused kernels: the attention kernel's outer loop runs in
+ * parallel with its per-row scratch (scores, D's accumulator, O's row)
+ * private to each chunk, and every workload and random program still
+ * agrees with the evaluator when all eligible loops run on two threads. */
+static void test_parallel_private(void **state) {
+    tx_arena *a = tx_arena_new(0);
+    prog p;
+    tx_interp *in;
+    const char *live[] = { "O", NULL };
+    tx_fuse_group *g = plan_at(a, ATTN, 5, live, &p, &in);
+    assert_non_null(g);
+    tx_lir_func *f = g->kernel;
+    tx_lir_sched_opts o;
+    tx_lir_sched_defaults(&o, 4);
+    o.min_par_work = 0;
+    tx_lir_schedule(f, &o);
+    const tx_lir_stmt *outer = NULL;
+    for (int k = 0; k < f->body.n; k++)
+        if (f->body.stmts[k]->kind == TX_LIR_LOOP && f->body.stmts[k]->extent == 9) outer = f->body.stmts[k];
+    assert_non_null(outer);                       /* the loop over i (Q has 9 rows) */
+    assert_true(outer->parallel);
+    assert_non_null(outer->private_bufs);
+    int npriv = 0;
+    for (int b = 0; b < f->nbufs; b++) {
+        if (!outer->private_bufs[b]) continue;
+        assert_true(f->bufs[b].scratch);          /* only scratch is ever private */
+        npriv++;
+    }
+    assert_true(npriv >= 2);
+    for (int b = 0; b < f->nbufs; b++)            /* O is written by rows, never private */
+        if (strcmp(f->bufs[b].name, "O") == 0) assert_false(outer->private_bufs[b]);
+    tx_interp_free(in);
+    prog_free(&p);
+    tx_arena_free(a);
+
+    int threads = txrt_get_threads();
+    txrt_set_threads(2);
+    tx_jit_set_parallel(JIT, 0);                   /* every independent outer loop */
+    test_results_workloads(state);
+    test_random_programs(state);
+    tx_jit_set_parallel(JIT, 100000);
+    txrt_set_threads(threads);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_attention),
@@ -590,6 +635,7 @@ int main(void) {
         cmocka_unit_test(test_results_workloads),
         cmocka_unit_test(test_results_loops_functions),
         cmocka_unit_test(test_random_programs),
+        cmocka_unit_test(test_parallel_private),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

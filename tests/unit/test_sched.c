@@ -45,7 +45,7 @@ static void cover_body(void *ctx, int64_t lo, int64_t hi) {
 }
 
 static void check_cover(int64_t n, int threads) {
-    cover c = { calloc((size_t)n + 1, sizeof(_Atomic int)), n, 0, 0 };
+    cover c = { calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(_Atomic int)), n, 0, 0 };
     txrt_parallel_for(n, cover_body, &c);
     assert_int_equal(atomic_load(&c.bad), 0);
     for (int64_t i = 0; i < n; i++)
