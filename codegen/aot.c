@@ -26,8 +26,9 @@
  *
  * Size names that the body reads as numbers live in stack scalars (f64).
  * Generated code calls only libtxrt (txrt_set_error, txrt_aot_*,
- * txrt_parallel_for), libm and memcpy/memset, so the object links with
- * `-ltxrt -lm`.
+ * txrt_parallel_for), libm, glibc's libmvec (vectorised loops calling
+ * exp, sin, ...: llvm.c) and memcpy/memset, so the object links with
+ * `-ltxrt -lmvec -lm` (txrt.pc's Libs).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -48,6 +49,7 @@ struct tx_aot {
     LLVMTargetMachineRef tm;
     int opt_level;
     int jam_width;
+    tx_cg_vecmath vm;   /* libmvec variants kernels may call (llvm.c) */
     bool optimized;
     int nkernels;
     LLVMTypeRef i32, i64, f64, ptr, voidt;
@@ -146,6 +148,7 @@ tx_aot *tx_aot_new(const char *name, const char *cpu, int opt_level, tx_diags *d
         return NULL;
     }
     m->jam_width = jam_width_for(m->opt_level, cpu_name, features);
+    m->vm = tx_cg_vecmath_for(cpu_name, features, m->opt_level);
     m->ctx = LLVMContextCreate();
     m->mod = LLVMModuleCreateWithNameInContext(name, m->ctx);
     LLVMSetSourceFileName(m->mod, name, strlen(name));
@@ -191,7 +194,7 @@ static LLVMValueRef add_kernel(tx_aot *m, const tx_aot_func *f, tx_lir_func *k, 
     char sym[256];
     snprintf(sym, sizeof sym, "%s.k%d", f->name, ++m->nkernels);
     char *err = NULL;
-    LLVMModuleRef km = tx_cg_build_module(m->ctx, k, sym, &err);
+    LLVMModuleRef km = tx_cg_build_module(m->ctx, k, sym, m->vm, &err);
     if (!km) {
         report(d, "cannot compile a kernel of '%s': %s", f->name, err ? err : "unknown error");
         free(err);
@@ -556,6 +559,7 @@ bool tx_aot_write(tx_aot *m, const char *path, tx_aot_output kind, tx_diags *d) 
             free(err);
             return false;
         }
+        tx_cg_vecmath_prune(m->mod);
         m->optimized = true;
     }
     char *msg = NULL;

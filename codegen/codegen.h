@@ -61,8 +61,10 @@ typedef struct tx_jit_stats {
 typedef enum { TX_CG_EMIT_LLVM, TX_CG_EMIT_ASM } tx_cg_emit_kind;
 
 /* Start a JIT session optimising at -O<opt_level> (0..3; 3 is the
- * default of txc).  Returns NULL after adding an error to d (may be NULL)
- * when LLVM cannot target the host. */
+ * default of txc).  At -O2 and up on an AVX2/AVX-512 host, loops calling
+ * exp, sin, ... vectorise through glibc's libmvec unless TXC_NO_VECMATH is
+ * set (codegen/llvm.c).  Returns NULL after adding an error to d (may be
+ * NULL) when LLVM cannot target the host. */
 tx_jit *tx_jit_new(int opt_level, tx_diags *d);
 /* Dispose the session, its modules and its machine code (NULL-safe);
  * compiled kernels are invalid afterwards. */
@@ -193,8 +195,9 @@ typedef struct tx_aot tx_aot;
 /* Start a module named name for cpu: NULL, "" or "host"/"native" = the host
  * CPU with its features; "generic" = the baseline of the host's
  * architecture (x86-64: SSE2); anything else an LLVM CPU name such as
- * "x86-64-v3" or "znver4" with its default features.  NULL after an error
- * in d (an unknown CPU name). */
+ * "x86-64-v3" or "znver4" with its default features.  Vector math
+ * (libmvec) follows the CPU as for the JIT: AVX2 or AVX-512 at -O2 and up.
+ * NULL after an error in d (an unknown CPU name). */
 tx_aot *tx_aot_new(const char *name, const char *cpu, int opt_level, tx_diags *d);
 void tx_aot_free(tx_aot *m);
 /* Add the exported function f (its kernels are scheduled in place, and

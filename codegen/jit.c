@@ -58,13 +58,37 @@
     X(sincos) X(sincosf) X(memset) X(memcpy) X(memmove)                     \
     X(txrt_parallel_for)
 
+/* glibc libmvec's vector variants of the TX_CG_VECMATH_FUNCS (llvm.c names
+ * them for the loop vectoriser): SSE 'b', AVX2 'd', AVX-512 'e', double and
+ * float.  No header declares them; only their addresses are taken here, so
+ * a placeholder type will do (they are IFUNCs, resolved at load time to the
+ * best implementation for the CPU). */
+#ifdef TXC_HAVE_LIBMVEC
+#define TX_VEC1(fn)                                                             \
+    X(_ZGVbN2v_##fn) X(_ZGVdN4v_##fn) X(_ZGVeN8v_##fn)                          \
+    X(_ZGVbN4v_##fn##f) X(_ZGVdN8v_##fn##f) X(_ZGVeN16v_##fn##f)
+#define TX_VEC2(fn)                                                             \
+    X(_ZGVbN2vv_##fn) X(_ZGVdN4vv_##fn) X(_ZGVeN8vv_##fn)                       \
+    X(_ZGVbN4vv_##fn##f) X(_ZGVdN8vv_##fn##f) X(_ZGVeN16vv_##fn##f)
+#define X(n) extern void n(void);
+TX_CG_VECMATH_FUNCS(TX_VEC1, TX_VEC2)
+#undef X
+#endif
+
 typedef struct jit_symbol {
     const char *name;
     uintptr_t addr;
 } jit_symbol;
 
 #define TX_SYM_ENTRY(n) { #n, (uintptr_t)&n },
-static const jit_symbol symbols[] = { TX_JIT_SYMBOLS(TX_SYM_ENTRY) };
+static const jit_symbol symbols[] = {
+    TX_JIT_SYMBOLS(TX_SYM_ENTRY)
+#ifdef TXC_HAVE_LIBMVEC
+#define X TX_SYM_ENTRY
+    TX_CG_VECMATH_FUNCS(TX_VEC1, TX_VEC2)
+#undef X
+#endif
+};
 #undef TX_SYM_ENTRY
 
 /* ---- the session ------------------------------------------------------- */
@@ -82,6 +106,7 @@ struct tx_jit {
     LLVMOrcThreadSafeContextRef tsc;
     LLVMOrcJITDylibRef jd;
     LLVMTargetMachineRef tm;      /* for the optimisation pipeline and --asm */
+    tx_cg_vecmath vm;             /* libmvec variants kernels may call */
     kernel *cache;
     size_t ncache, capcache;      /* capcache: a power of two */
     int nkernels;                 /* names tx_k1, tx_k2, ... */
@@ -224,6 +249,7 @@ tx_jit *tx_jit_new(int opt_level, tx_diags *d) {
         }
     }
     j->tm = tx_cg_host_machine(j->opt_level, &err);
+    j->vm = tx_cg_vecmath_for(tx_cg_host_cpu(), tx_cg_host_features(), j->opt_level);
     LLVMTargetMachineRef jtm = j->tm ? tx_cg_host_machine(j->opt_level, &err) : NULL;
     if (!jtm) goto fail;
     /* the JIT's target machine builder takes jtm (and destroys it) */
@@ -355,13 +381,14 @@ static void write_commented(FILE *o, const char *text, const char *lead) {
 /* Build and optimise f's module in ctx; NULL with *err on failure. */
 static LLVMModuleRef build(tx_jit *j, LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
                            char **err) {
-    LLVMModuleRef m = tx_cg_build_module(ctx, f, sym, err);
+    LLVMModuleRef m = tx_cg_build_module(ctx, f, sym, j->vm, err);
     if (!m) return NULL;
     tx_cg_set_target(m, j->tm);
     if (!tx_cg_optimize(m, j->tm, j->opt_level, j->verify, err)) {
         LLVMDisposeModule(m);
         return NULL;
     }
+    tx_cg_vecmath_prune(m);
     return m;
 }
 

@@ -23,7 +23,15 @@
  * pair (re, im) of them, and complex buffers hold interleaved pairs.
  * Math goes through intrinsics (llvm.exp, llvm.sqrt, llvm.pow, ...) or
  * libm calls (tan, tanh, hypot, atan2, sinh, cosh), all resolved by the
- * JIT's explicit symbol table.  Every operation reproduces the reference
+ * JIT's explicit symbol table.  At -O2 and up on an AVX2 or AVX-512 target
+ * (tx_cg_vecmath_for), calls of exp, log, sin, cos, tan, tanh, sinh, cosh,
+ * pow, hypot and atan2 name glibc libmvec's vector variants in the
+ * "vector-function-abi-variant" attribute (what clang's -fveclib=libmvec
+ * sets up), so loops calling them vectorise with calls such as
+ * _ZGVeN8v_exp instead of being scalarised.  libmvec is accurate to
+ * 4 ulp, where libm's results are within 1 ulp: loops vectorised this
+ * way differ from the evaluator's in the last bits.  Every operation
+ * otherwise reproduces the reference
  * evaluator's definition (ir/interp.c): max/min propagate NaN, complex
  * division is Smith's method, complex values are ordered lexicographically
  * like numpy's, complex powers with small integer exponents multiply.
@@ -59,6 +67,9 @@ typedef struct cg {
     LLVMValueRef *bufp;       /* body parameters */
     LLVMValueRef *var;        /* current i64 value of each loop variable */
     LLVMValueRef *acc_re, *acc_im;
+    tx_cg_vecmath vm;         /* which libmvec variants calls may name */
+    LLVMValueRef *vfns;       /* the variants declared so far */
+    int nvfns, capvfns;
     char *err;
 } cg;
 
@@ -74,16 +85,93 @@ static LLVMValueRef fconst(cg *c, LLVMTypeRef t, double x) { return LLVMConstRea
 
 /* ---- calls ------------------------------------------------------------- */
 
+static void add_fn_attr(cg *c, LLVMValueRef fn, const char *name) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+}
+
+/* nounwind, willreturn and memory(none) (the int attribute "memory" with
+ * value 0: touches no memory).  The last lets the vectoriser widen a libm
+ * call and CSE/LICM move it; it ignores errno, which nothing reads (the
+ * llvm.exp & co. intrinsics assume the same). */
+static void pure_fn_attrs(cg *c, LLVMValueRef fn) {
+    add_fn_attr(c, fn, "nounwind");
+    add_fn_attr(c, fn, "willreturn");
+    add_fn_attr(c, fn, "memory");
+}
+
+/* Is base (exp, sin, pow, ...) a function libmvec has variants of, and of
+ * how many arguments? 0 when not. */
+static int vecmath_arity(const char *base) {
+#define TX_VM_ARITY1(f) if (strcmp(base, #f) == 0) return 1;
+#define TX_VM_ARITY2(f) if (strcmp(base, #f) == 0) return 2;
+    TX_CG_VECMATH_FUNCS(TX_VM_ARITY1, TX_VM_ARITY2)
+#undef TX_VM_ARITY1
+#undef TX_VM_ARITY2
+    return 0;
+}
+
+/* Declare the vector function vname of n arguments of type <lanes x t>
+ * (once) and remember it for @llvm.compiler.used. */
+static void declare_variant(cg *c, const char *vname, LLVMTypeRef t, unsigned lanes, int n) {
+    if (LLVMGetNamedFunction(c->mod, vname)) return;
+    LLVMTypeRef vt = LLVMVectorType(t, lanes);
+    LLVMTypeRef params[2] = { vt, vt };
+    LLVMValueRef fn = LLVMAddFunction(c->mod, vname, LLVMFunctionType(vt, params, (unsigned)n, 0));
+    pure_fn_attrs(c, fn);
+    if (c->nvfns == c->capvfns) {
+        int cap = c->capvfns ? 2 * c->capvfns : 16;
+        LLVMValueRef *p = realloc(c->vfns, (size_t)cap * sizeof *p);
+        if (!p) return; /* without the entry the declaration may be dropped: no vector call, still correct */
+        c->vfns = p;
+        c->capvfns = cap;
+    }
+    c->vfns[c->nvfns++] = fn;
+}
+
+/* Give call (of base, a libm function of type t of n arguments, under the
+ * scalar name LLVM sees: exp, tanh, llvm.exp.f64, ...) its libmvec
+ * variants in the "vector-function-abi-variant" attribute:
+ *
+ *     _ZGV_LLVM_N<lanes><v per argument>_<scalar>(_ZGV<isa>N<lanes><v...>_<base>[f])
+ *
+ * comma-separated, one per usable ISA (tx_cg_vecmath).  The loop
+ * vectoriser looks the mapping up by vector width (VFDatabase) and calls
+ * the declared variant; 'N' is the unmasked form. */
+static void vecmath_mark(cg *c, LLVMValueRef call, const char *base, LLVMTypeRef t) {
+    if (c->vm == TX_CG_VECMATH_NONE) return;
+    int n = vecmath_arity(base);
+    if (n == 0) return;
+    bool f32 = t == c->f32;
+    size_t slen;
+    const char *scalar = LLVMGetValueName2(LLVMGetCalledValue(call), &slen);
+    static const struct { char isa; unsigned lanes64; } isas[] = { { 'b', 2 }, { 'd', 4 }, { 'e', 8 } };
+    int nisa = c->vm == TX_CG_VECMATH_AVX512 ? 3 : 2;
+    char attr[512];
+    size_t len = 0;
+    for (int k = 0; k < nisa; k++) {
+        unsigned lanes = isas[k].lanes64 * (f32 ? 2 : 1);
+        char vname[64];
+        snprintf(vname, sizeof vname, "_ZGV%cN%u%s_%s%s", isas[k].isa, lanes, n == 2 ? "vv" : "v", base,
+                 f32 ? "f" : "");
+        declare_variant(c, vname, t, lanes, n);
+        int w = snprintf(attr + len, sizeof attr - len, "%s_ZGV_LLVM_N%u%s_%.*s(%s)", k ? "," : "", lanes,
+                         n == 2 ? "vv" : "v", (int)slen, scalar, vname);
+        if (w < 0 || (size_t)w >= sizeof attr - len) return; /* cannot happen: names are short */
+        len += (size_t)w;
+    }
+    static const char key[] = "vector-function-abi-variant";
+    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+                             LLVMCreateStringAttribute(c->ctx, key, sizeof key - 1, attr, (unsigned)len));
+}
+
 static LLVMValueRef intrinsic(cg *c, const char *name, LLVMTypeRef t, LLVMValueRef *args, int n) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &t, 1);
     LLVMTypeRef fty = LLVMIntrinsicGetType(c->ctx, id, &t, 1);
-    return LLVMBuildCall2(c->b, fty, fn, args, (unsigned)n, "");
-}
-
-static void add_fn_attr(cg *c, LLVMValueRef fn, const char *name) {
-    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+    LLVMValueRef call = LLVMBuildCall2(c->b, fty, fn, args, (unsigned)n, "");
+    if (strncmp(name, "llvm.", 5) == 0) vecmath_mark(c, call, name + 5, t);
+    return call;
 }
 
 /* A libm function of n arguments of type t: name for double, namef for float. */
@@ -95,10 +183,11 @@ static LLVMValueRef libm(cg *c, const char *name, LLVMTypeRef t, LLVMValueRef *a
     LLVMValueRef fn = LLVMGetNamedFunction(c->mod, nm);
     if (!fn) {
         fn = LLVMAddFunction(c->mod, nm, fty);
-        add_fn_attr(c, fn, "nounwind");
-        add_fn_attr(c, fn, "willreturn");
+        pure_fn_attrs(c, fn);
     }
-    return LLVMBuildCall2(c->b, fty, fn, args, (unsigned)n, "");
+    LLVMValueRef call = LLVMBuildCall2(c->b, fty, fn, args, (unsigned)n, "");
+    vecmath_mark(c, call, name, t);
+    return call;
 }
 
 static LLVMValueRef call1(cg *c, const char *intr, LLVMValueRef x) {
@@ -582,8 +671,7 @@ static bool jammed(const tx_lir_block *b) {
 }
 
 /* Does e call a libm function the vectoriser can only scalarise (exp,
- * sin, ... -- there is no vector library: kernels must call the same
- * functions as the evaluator)? */
+ * sin, ...) when there is no vector math (tx_cg_vecmath)? */
 static bool calls_libm(const tx_lir_expr *e) {
     if (!e) return false;
     if (e->kind == TX_LIR_UNARY || e->kind == TX_LIR_BINARY) {
@@ -614,10 +702,11 @@ static bool block_calls_libm(const tx_lir_block *b) {
  * latch branch.  Loops of a register tile carry it: the tile's copies are
  * the vector dimension (the SLP vectoriser packs them), and vectorising
  * the reduction loop around them instead would gather across rows.  So do
- * loops calling libm functions: vectorised, each call is scalarised
- * between lane extracts, spills and vzerouppers -- no faster than the
- * scalar loop (bench/floor/elementwise: 13.5 vs 13.3 ms) and bigger and
- * slower to compile. */
+ * loops calling libm functions when there is no vector math: vectorised,
+ * each call is scalarised between lane extracts, spills and vzerouppers --
+ * no faster than the scalar loop (bench/floor/elementwise: 13.5 vs 13.3 ms)
+ * and bigger and slower to compile.  With vector math every function
+ * calls_libm names has libmvec variants. */
 static void no_loop_vectorize(cg *c, LLVMValueRef br) {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(c->ctx, NULL, 0);
     LLVMMetadataRef opt[2] = {
@@ -647,7 +736,8 @@ static bool emit_loop(cg *c, const tx_lir_stmt *s, LLVMValueRef lo, LLVMValueRef
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
     LLVMValueRef next = LLVMBuildNSWAdd(B, iv, LLVMConstInt(c->i64, 1, 0), "");
     LLVMValueRef br = LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, hi, ""), body, done);
-    if (jammed(&s->body) || block_calls_libm(&s->body)) no_loop_vectorize(c, br);
+    if (jammed(&s->body) || (c->vm == TX_CG_VECMATH_NONE && block_calls_libm(&s->body)))
+        no_loop_vectorize(c, br);
     LLVMAddIncoming(iv, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(B, done);
     c->var[s->var] = NULL;
@@ -882,11 +972,91 @@ static void entry_function(cg *c, const char *sym) {
     free(args);
 }
 
+/* @llvm.compiler.used = appending [n x ptr] [the declared variants],
+ * section "llvm.metadata": otherwise the optimiser drops the unused
+ * declarations before the vectoriser could call them (clang's
+ * InjectTLIMappings does the same). */
+static void keep_variants(cg *c) {
+    if (c->nvfns == 0) return;
+    LLVMTypeRef at = LLVMArrayType2(c->ptr, (uint64_t)c->nvfns);
+    LLVMValueRef g = LLVMAddGlobal(c->mod, at, "llvm.compiler.used");
+    LLVMSetInitializer(g, LLVMConstArray2(c->ptr, c->vfns, (uint64_t)c->nvfns));
+    LLVMSetLinkage(g, LLVMAppendingLinkage);
+    LLVMSetSection(g, "llvm.metadata");
+}
+
+/* Is fn used by an instruction (a call), not only by constants? */
+static bool called(LLVMValueRef fn) {
+    for (LLVMUseRef u = LLVMGetFirstUse(fn); u; u = LLVMGetNextUse(u))
+        if (LLVMIsAInstruction(LLVMGetUser(u))) return true;
+    return false;
+}
+
+void tx_cg_vecmath_prune(LLVMModuleRef m) {
+    LLVMValueRef g = LLVMGetNamedGlobal(m, "llvm.compiler.used");
+    if (g) LLVMDeleteGlobal(g);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m), next; fn; fn = next) {
+        next = LLVMGetNextFunction(fn);
+        size_t n;
+        const char *name = LLVMGetValueName2(fn, &n);
+        if (n > 4 && strncmp(name, "_ZGV", 4) == 0 && LLVMIsDeclaration(fn) && !called(fn)) {
+            /* the deleted global's initializer, a now dead constant array, still uses fn */
+            if (LLVMGetFirstUse(fn)) LLVMReplaceAllUsesWith(fn, LLVMConstNull(LLVMTypeOf(fn)));
+            LLVMDeleteFunction(fn);
+        }
+    }
+}
+
+/* Does the CPU named cpu support AVX-512 (2), AVX2 (1) or neither (0), by
+ * its LLVM name (for --cpu NAME, whose features LLVM does not tell). */
+static int cpu_avx_level(const char *cpu) {
+    static const char *const avx512[] = {
+        "x86-64-v4", "skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
+        "icelake-server", "rocketlake", "tigerlake", "sapphirerapids", "emeraldrapids", "graniterapids",
+        "knl", "knm", "znver4", "znver5", NULL
+    };
+    static const char *const avx2[] = {
+        "x86-64-v3", "haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake",
+        "arrowlake", "lunarlake", "sierraforest", "grandridge", "bdver4", "znver1", "znver2", "znver3", NULL
+    };
+    for (int k = 0; avx512[k]; k++)
+        if (strcmp(cpu, avx512[k]) == 0) return 2;
+    for (int k = 0; avx2[k]; k++)
+        if (strcmp(cpu, avx2[k]) == 0) return 1;
+    return 0;
+}
+
+tx_cg_vecmath tx_cg_vecmath_for(const char *cpu, const char *features, int opt_level) {
+#ifndef TXC_HAVE_LIBMVEC
+    (void)cpu, (void)features, (void)opt_level;
+    return TX_CG_VECMATH_NONE;
+#else
+    const char *off = getenv("TXC_NO_VECMATH");
+    if (opt_level < 2 || (off && *off && strcmp(off, "0") != 0)) return TX_CG_VECMATH_NONE;
+    int level;
+    if (features && *features) {
+        /* "+avx512f" and "+avx2" as whole entries of the comma-separated list */
+        level = 0;
+        for (const char *p = features; *p;) {
+            const char *e = strchr(p, ',');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            if (n == 8 && strncmp(p, "+avx512f", 8) == 0) level = 2;
+            else if (n == 5 && strncmp(p, "+avx2", 5) == 0 && level < 1) level = 1;
+            p += n + (e ? 1 : 0);
+        }
+    } else {
+        level = cpu ? cpu_avx_level(cpu) : 0;
+    }
+    return level == 2 ? TX_CG_VECMATH_AVX512 : level == 1 ? TX_CG_VECMATH_AVX2 : TX_CG_VECMATH_NONE;
+#endif
+}
+
 LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
-                                 char **err) {
+                                 tx_cg_vecmath vm, char **err) {
     cg c;
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
+    c.vm = vm;
     c.f = f;
     c.sym = sym;
     c.mod = LLVMModuleCreateWithNameInContext(sym, ctx);
@@ -904,7 +1074,9 @@ LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const
     if (!ok) fail(&c, "out of memory");
     else ok = body_function(&c, sym);
     if (ok) entry_function(&c, sym);
+    if (ok) keep_variants(&c);
     LLVMDisposeBuilder(c.b);
+    free(c.vfns);
     free(c.bufp);
     free(c.var);
     free(c.acc_re);

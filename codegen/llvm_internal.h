@@ -26,12 +26,46 @@
 
 /* ---- llvm.c ------------------------------------------------------------- */
 
+/* Vector math: which of glibc libmvec's vector variants of libm functions
+ * (x86_64 vector function ABI, e.g. _ZGVdN4v_exp) the loop vectoriser may
+ * call.  AVX2 allows the SSE ('b': 2 x f64, 4 x f32) and AVX2 ('d': 4 x
+ * f64, 8 x f32) variants, AVX-512 also the 'e' ones (8 x f64, 16 x f32);
+ * a variant is only usable where the caller can pass its vector type in
+ * registers, hence no mapping at all below AVX2. */
+typedef enum tx_cg_vecmath {
+    TX_CG_VECMATH_NONE,
+    TX_CG_VECMATH_AVX2,
+    TX_CG_VECMATH_AVX512,
+} tx_cg_vecmath;
+
+/* The libm functions libmvec has vector variants of, by arity; each X(name)
+ * stands for name (double) and namef (float).  llvm.c maps calls of these,
+ * jit.c puts the variants in the JIT's symbol table. */
+#define TX_CG_VECMATH_FUNCS(X1, X2)                                             \
+    X1(exp) X1(log) X1(sin) X1(cos) X1(tan) X1(tanh) X1(sinh) X1(cosh)          \
+    X2(pow) X2(hypot) X2(atan2)
+
+/* The vector math level for code on a CPU (LLVM name, feature string as
+ * "+avx2,+avx512f,..."; an empty string means the CPU's defaults, looked
+ * up by name) at -O<opt_level>: NONE below -O2 (the loop vectoriser is
+ * off there), without libmvec (TXC_HAVE_LIBMVEC), when TXC_NO_VECMATH is
+ * set in the environment, or on a CPU without AVX2. */
+tx_cg_vecmath tx_cg_vecmath_for(const char *cpu, const char *features, int opt_level);
+
 /* Build a module in ctx holding `void sym(void **bufs)`, the kernel of f
  * (bufs[k] = data of f->bufs[k]).  Libm functions are declared, never
- * defined; the JIT resolves them from its symbol table.  Returns NULL with
- * a malloc'ed message in *err when f uses something codegen cannot emit. */
+ * defined; the JIT resolves them from its symbol table.  With vm above
+ * NONE, each call of a TX_CG_VECMATH_FUNCS function carries the
+ * "vector-function-abi-variant" attribute naming its libmvec variants,
+ * which are declared and kept alive through @llvm.compiler.used until
+ * tx_cg_vecmath_prune.  Returns NULL with a malloc'ed message in *err when
+ * f uses something codegen cannot emit. */
 LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
-                                 char **err);
+                                 tx_cg_vecmath vm, char **err);
+/* After optimisation: drop @llvm.compiler.used and every vector variant
+ * declaration no call uses, so code references only the variants the
+ * vectoriser chose. */
+void tx_cg_vecmath_prune(LLVMModuleRef m);
 
 /* ---- target.c ----------------------------------------------------------- */
 

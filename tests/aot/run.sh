@@ -109,6 +109,21 @@ if "$txc" build "$src/attention.tx" -o attention.o --header attention.h --shape 
 else
     bad "--cpu generic"; cat out >&2 2>/dev/null
 fi
+# vector math (codegen/llvm.c): the softmax loops call glibc libmvec's AVX2
+# exp for --cpu haswell (the object links and gives the same numbers), none
+# for generic (below AVX2 there is no mapping)
+# shellcheck disable=SC2086
+if "$txc" build "$src/attention.tx" --emit llvm -o h.ll --shape n=50,d=16,e=8,m=50 --cpu haswell &&
+    grep -q 'call <4 x double> @_ZGVdN4v_exp(' h.ll && ! grep -q '@_ZGVe' h.ll &&
+    "$txc" build "$src/attention.tx" --emit llvm -o g.ll --shape n=50,d=16,e=8,m=50 --cpu generic &&
+    ! grep -q '@_ZGV' g.ll &&
+    "$txc" build "$src/attention.tx" -o attention_h.o --shape n=50,d=16,e=8,m=50 --cpu haswell &&
+    $CC $cflags "$src/attention_main.c" attention_h.o "$txrt_a" $deps -lm -lpthread -o attention_h &&
+    ./attention_h >out_h 2>&1; then
+    echo "ok vector math: --cpu haswell calls _ZGVdN4v_exp ($(grep -c 'call <4 x double> @_ZGVdN4v_exp(' h.ll) calls), generic none"
+else
+    bad "vector math for --cpu haswell / generic"; cat out_h >&2 2>/dev/null
+fi
 cd "$tmp" || exit 1
 
 # build errors: exit status 1 and a located message
