@@ -55,6 +55,11 @@ TX
 "$txc" run f.tx --repeat 2 --time > f2.out 2> f2.err || fail "--repeat fused run: $(cat f2.err)"
 cmp -s f1.out f2.out || fail "--repeat changed the fused output: $(cat f1.out) vs $(cat f2.out)"
 grep -q 'fuse: 3 groups fused (6 statements)' f2.err || fail "--repeat did not fuse the body each run: $(cat f2.err)"
+# an input made through a temporary (%1 = rand(10), then X = %1 * 4)
+printf 'X = rand(10, seed=3) * 4\nY = X + 1\nprint Y[0]\n' > t.tx
+"$txc" run t.tx > t1.out 2>&1 || fail "plain run: $(cat t1.out)"
+"$txc" run t.tx --repeat 2 > t2.out 2>&1 || fail "--repeat with an input through a temporary: $(cat t2.out)"
+cmp -s t1.out t2.out || fail "--repeat changed the output: $(cat t1.out) vs $(cat t2.out)"
 "$txc" run p.tx --repeat > /dev/null 2>&1
 test $? = 2 || fail "--repeat without a value should be a usage error"
 exit 0

@@ -206,6 +206,10 @@ static double cpu_sec(void) {
 static bool is_input_stmt(const tx_tir_stmt *s) {
     if (s->kind == TX_TIR_DEF) return s->is_let;
     if (s->kind != TX_TIR_CALL) return false;
+    /* `X = rand(10) * 4` calls into a temporary that the next statement
+     * reads; temporaries die with each run, so that call stays with its reader */
+    for (int k = 0; k < s->nresults; k++)
+        if (s->results[k][0] == '%') return false;
     switch (s->builtin) {
     case TX_B_LOAD: case TX_B_RAND: case TX_B_RANDN: case TX_B_ZEROS: case TX_B_ONES:
     case TX_B_FULL: case TX_B_EYE: case TX_B_ARANGE: case TX_B_LINSPACE: return true;
