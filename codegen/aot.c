@@ -218,7 +218,8 @@ static LLVMValueRef add_kernel(tx_aot *m, const tx_aot_func *f, tx_lir_func *k, 
 static void step_refs(tx_aot_step *st, void (*fn)(void *ctx, int *slot), void *ctx) {
     switch (st->kind) {
     case TX_AOT_KERNEL:
-        for (int q = 0; q < st->kernel->nbufs; q++) fn(ctx, &st->buf[q]);
+        for (int q = 0; q < st->kernel->nbufs; q++)
+            if (!st->kernel->bufs[q].local) fn(ctx, &st->buf[q]);   /* local ones have no slot */
         break;
     case TX_AOT_GEMM:
         fn(ctx, &st->a), fn(ctx, &st->b), fn(ctx, &st->c);
@@ -438,6 +439,7 @@ bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
             LLVMValueRef arr = LLVMBuildAlloca(B, at, "bufs");
             LLVMPositionBuilderAtEnd(B, here);
             for (int q = 0; q < nb; q++) {
+                if (st->kernel->bufs[q].local) continue;   /* the kernel's own stack storage */
                 LLVMValueRef idx[2] = { LLVMConstInt(m->i64, 0, 0), LLVMConstInt(m->i64, (unsigned long long)q, 0) };
                 LLVMValueRef gep = LLVMBuildInBoundsGEP2(B, at, arr, idx, 2, "");
                 LLVMBuildStore(B, SLOT_PTR(st->buf[q]), gep);

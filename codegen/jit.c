@@ -616,6 +616,7 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
         return 0;
     }
     tx_lir_func *f = g->kernel;
+    int nb = f->nbufs;   /* scheduling may append local buffers, which are not ours to fill */
     void **bufs = calloc((size_t)f->nbufs + 1, sizeof *bufs);
     txrt_tensor **outs = calloc((size_t)f->nbufs + 1, sizeof *outs);
     void **scratch = calloc((size_t)f->nbufs + 1, sizeof *scratch);
@@ -664,13 +665,13 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
         j->stats.nfused++;
         j->stats.nfused_stmts += g->nstmts;
         for (int k = 0; k < g->nunbind; k++) env->set(env->ctx, g->unbind[k], NULL);
-        for (int k = 0; k < f->nbufs; k++)
+        for (int k = 0; k < nb; k++)
             if (outs[k]) env->set(env->ctx, g->buf_var[k], outs[k]);
         *nrun = g->nstmts;
     } else {
         decline(j, err ? err : "the fused kernel could not be prepared");
     }
-    for (int k = 0; k < f->nbufs; k++) {
+    for (int k = 0; k < nb; k++) {
         if (outs && outs[k]) txrt_release(outs[k]);
         if (scratch) free(scratch[k]);
     }

@@ -840,7 +840,7 @@ static bool parallel_loop(cg *c, const tx_lir_stmt *s) {
         LLVMValueRef ctxp = LLVMGetParam(cfn, 0);
         LLVMValueRef all[nb + 2];
         for (int k = 0; k < nb; k++) {
-            if (s->private_bufs && s->private_bufs[k]) {   /* this chunk's own copy, on its stack */
+            if ((s->private_bufs && s->private_bufs[k]) || f->bufs[k].local) {   /* this chunk's own, on its stack */
                 size_t bytes = (size_t)f->bufs[k].size * txrt_dtype_size(f->bufs[k].dtype);
                 all[k] = LLVMBuildArrayAlloca(B, LLVMInt8TypeInContext(c->ctx),
                                               LLVMConstInt(c->i64, (unsigned long long)bytes, 0), f->bufs[k].name);
@@ -962,6 +962,14 @@ static void entry_function(cg *c, const char *sym) {
     int nb = f->nbufs;
     LLVMValueRef *args = calloc((size_t)(nb > 0 ? nb : 1), sizeof *args);
     for (int k = 0; k < nb; k++) {
+        if (f->bufs[k].local) {   /* the kernel's own storage: not in the caller's array */
+            size_t bytes = (size_t)f->bufs[k].size * txrt_dtype_size(f->bufs[k].dtype);
+            args[k] = LLVMBuildArrayAlloca(B, LLVMInt8TypeInContext(c->ctx),
+                                           LLVMConstInt(c->i64, (unsigned long long)(bytes ? bytes : 1), 0),
+                                           f->bufs[k].name);
+            LLVMSetAlignment(args[k], 64);
+            continue;
+        }
         LLVMValueRef i = LLVMConstInt(c->i64, (unsigned long long)k, 0);
         LLVMValueRef p = LLVMBuildInBoundsGEP2(B, c->ptr, bufs, &i, 1, "");
         args[k] = LLVMBuildLoad2(B, c->ptr, p, f->bufs[k].name);

@@ -121,6 +121,10 @@ typedef struct tx_lir_buf {
     bool output;                /* written by the kernel (buffer 0 today) */
     bool scratch;               /* nobody reads it after the kernel (a fused group's
                                    row storage); printed "scratch" */
+    bool local;                 /* storage of the kernel itself, added by the scheduler
+                                   after the caller's buffers (which it never sees):
+                                   code generation puts it on the stack of the code
+                                   that runs (each parallel chunk has its own); "local" */
 } tx_lir_buf;
 
 typedef struct tx_lir_var {

@@ -207,7 +207,8 @@ void tx_lir_print(FILE *o, const tx_lir_func *f) {
     fprintf(o, "kernel %s(", f->name);
     for (int k = 0; k < f->nbufs; k++) {
         const tx_lir_buf *b = &f->bufs[k];
-        fprintf(o, "%s%s%s%s: %s[", k ? ", " : "", b->scratch ? "scratch " : "", b->output ? "out " : "", b->name,
+        fprintf(o, "%s%s%s%s: %s[", k ? ", " : "",
+                b->local ? "local " : b->scratch ? "scratch " : "", b->output ? "out " : "", b->name,
                 tx_lir_dtype_name(b->dtype));
         for (int d = 0; d < b->rank; d++) fprintf(o, "%s%lld", d ? "," : "", (long long)b->shape[d]);
         fputc(']', o);

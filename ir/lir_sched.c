@@ -184,7 +184,7 @@ static void dep_stores(dep *d, const tx_lir_block *b) {
         } else if (s->kind == TX_LIR_ACC_INIT) {
             d->inited[s->acc] = true;
         } else if (s->kind == TX_LIR_STORE) {
-            if (d->priv && d->priv[s->buf]) continue;
+            if ((d->priv && d->priv[s->buf]) || d->f->bufs[s->buf].local) continue;
             int64_t c = coef_of(&s->off, d->v), lo, hi;
             if (c == 0 || !window(&s->off, d->v, d->r, &lo, &hi)) {
                 d->ok = false;
@@ -388,7 +388,7 @@ static bool *private_candidates(tx_lir_func *f, int at) {
         mark_all(&l->body, inside);
         for (int b = 0; b < f->nbufs; b++) {
             const tx_lir_buf *B = &f->bufs[b];
-            cand[b] = B->scratch && inside[b] && !outside[b] &&
+            cand[b] = B->scratch && !B->local && inside[b] && !outside[b] &&
                       B->size > 0 && B->size <= PRIVATE_MAX_BYTES / (int64_t)txrt_dtype_size(B->dtype);
         }
         exposed_reads(f, &l->body, cand, covered);
@@ -554,8 +554,124 @@ static int tile(tx_lir_func *f, const tx_lir_sched_opts *o) {
     return n + tx_lir_jam_loop(f, at.pb, at.pk, o->tile_rows);
 }
 
+/* ---- distributing expensive values out of loops ----------------------------------
+ *
+ * In a fused kernel a per-element value such as exp(S[i,j,k] / d) is
+ * let-bound (an accumulator set once) inside the loop over k, and used by
+ * an inner loop (over b: O[i,b] += e * V1[j,b] * V2[k,b]).  That k loop is
+ * not innermost, so LLVM never vectorises it, and every exp is a scalar
+ * libm call.  When such a value reads no accumulator and no buffer the
+ * loop writes, it is computed in a loop of its own just before (one
+ * element per iteration into a small local buffer: vectorised, libmvec),
+ * and the original loop loads it.  The values and their order are
+ * unchanged; only where they are computed moves. */
+
+#define LOCAL_MAX_BYTES ((int64_t)32 << 10)
+
+static bool costly(const tx_lir_expr *e) {
+    if (!e) return false;
+    if ((e->kind == TX_LIR_UNARY || e->kind == TX_LIR_BINARY) && op_cost(e->op) >= 20) return true;
+    return costly(e->a) || costly(e->b) || costly(e->c);
+}
+
+static bool reads_acc_or(const tx_lir_expr *e, const bool *written) {
+    if (!e) return false;
+    if (e->kind == TX_LIR_ACC) return true;
+    if (e->kind == TX_LIR_LOAD && written[e->buf]) return true;
+    return reads_acc_or(e->a, written) || reads_acc_or(e->b, written) || reads_acc_or(e->c, written);
+}
+
+static bool mentions_var(const tx_lir_expr *e, int v) {
+    if (!e) return false;
+    if (e->kind == TX_LIR_INDEX && e->var == v) return true;
+    if (e->kind == TX_LIR_LOAD && coef_of(&e->off, v) != 0) return true;
+    return mentions_var(e->a, v) || mentions_var(e->b, v) || mentions_var(e->c, v);
+}
+
+static void stored_bufs(const tx_lir_block *b, bool *written) {
+    for (int k = 0; k < b->n; k++) {
+        const tx_lir_stmt *s = b->stmts[k];
+        if (s->kind == TX_LIR_LOOP) stored_bufs(&s->body, written);
+        if (s->kind == TX_LIR_STORE) written[s->buf] = true;
+    }
+}
+
+static bool has_inner_loop(const tx_lir_block *b) {
+    for (int k = 0; k < b->n; k++)
+        if (b->stmts[k]->kind == TX_LIR_LOOP) return true;
+    return false;
+}
+
+/* e with loop variable v replaced by u (same values). */
+static tx_lir_affine rename_affine(tx_lir_func *f, const tx_lir_affine *a, int v, int u) {
+    if (coef_of(a, v) == 0) return *a;
+    int vars[a->nterms > 0 ? a->nterms : 1];
+    for (int k = 0; k < a->nterms; k++) vars[k] = a->var[k] == v ? u : a->var[k];
+    return tx_lir_affine_make(f, a->nterms, vars, a->coef, a->c0);
+}
+
+static tx_lir_expr *rename_var(tx_lir_func *f, const tx_lir_expr *e, int v, int u) {
+    if (!e) return NULL;
+    if (e->kind == TX_LIR_INDEX) return e->var == v ? tx_lir_index(f, u) : (tx_lir_expr *)e;
+    if (e->kind == TX_LIR_LOAD) return tx_lir_load(f, e->buf, rename_affine(f, &e->off, v, u));
+    if (e->kind == TX_LIR_CONST || e->kind == TX_LIR_ACC) return (tx_lir_expr *)e;
+    tx_lir_expr *c = TX_NEW(f->arena, tx_lir_expr);
+    *c = *e;
+    c->a = rename_var(f, e->a, v, u);
+    c->b = rename_var(f, e->b, v, u);
+    c->c = rename_var(f, e->c, v, u);
+    return c;
+}
+
+/* Insert s into b at position k. */
+static void insert_at(tx_lir_func *f, tx_lir_block *b, int k, tx_lir_stmt *s) {
+    tx_lir_append(f, b, s);
+    memmove(&b->stmts[k + 1], &b->stmts[k], sizeof *b->stmts * (size_t)(b->n - 1 - k));
+    b->stmts[k] = s;
+}
+
+static int distribute(tx_lir_func *f, tx_lir_block *b) {
+    int n = 0;
+    for (int k = 0; k < b->n; k++) {
+        tx_lir_stmt *l = b->stmts[k];
+        if (l->kind != TX_LIR_LOOP) continue;
+        n += distribute(f, &l->body);
+        if (l->extent < 2 || !has_inner_loop(&l->body)) continue;
+        bool *written = calloc((size_t)f->nbufs + 1, 1);
+        if (!written) continue;
+        stored_bufs(&l->body, written);
+        for (int q = 0; q < l->body.n; q++) {
+            tx_lir_stmt *s = l->body.stmts[q];
+            if (s->kind != TX_LIR_ACCUM || !costly(s->value) || !mentions_var(s->value, l->var) ||
+                reads_acc_or(s->value, written))
+                continue;
+            txrt_dtype dt = s->value->dtype;
+            if (l->extent > LOCAL_MAX_BYTES / (int64_t)txrt_dtype_size(dt)) continue;
+            int t = tx_lir_add_buf(f, "%val", dt, 1, &l->extent, true);
+            f->bufs[t].local = true;
+            f->bufs[t].scratch = true;
+            int u = tx_lir_add_var(f, f->vars[l->var].name);
+            tx_lir_block tmp = { NULL, 0, 0 };
+            tx_lir_stmt *pre = tx_lir_loop(f, &tmp, u, l->lo, l->extent);
+            int64_t one = 1;
+            tx_lir_store(f, &pre->body, t, tx_lir_affine_make(f, 1, &u, &one, -l->lo), rename_var(f, s->value, l->var, u));
+            s->value = tx_lir_load(f, t, tx_lir_affine_make(f, 1, &l->var, &one, -l->lo));
+            insert_at(f, b, k, pre);
+            k++;                                        /* l moved one down */
+            n++;
+            bool *grown = realloc(written, (size_t)f->nbufs + 1);
+            if (!grown) break;
+            written = grown;
+            written[t] = false;
+        }
+        free(written);
+    }
+    return n;
+}
+
 int tx_lir_schedule(tx_lir_func *f, const tx_lir_sched_opts *o) {
-    int n = tile(f, o);
+    int n = distribute(f, &f->body);
+    n += tile(f, o);
     if (o->parallel) n += tx_lir_mark_parallel(f, o->min_par_work);
     return n;
 }

@@ -585,7 +585,8 @@ static void test_random_programs(void **state) {
 
 /* Parallel fused kernels: the attention kernel's outer loop runs in
  * parallel with its per-row scratch (scores, D's accumulator, O's row)
- * private to each chunk, and every workload and random program still
+ * private to each chunk, its exp is computed in a loop of its own (which
+ * vectorises), and every workload and random program still
  * agrees with the evaluator when all eligible loops run on two threads. */
 static void test_parallel_private(void **state) {
     tx_arena *a = tx_arena_new(0);
@@ -614,6 +615,12 @@ static void test_parallel_private(void **state) {
     assert_true(npriv >= 2);
     for (int b = 0; b < f->nbufs; b++)            /* O is written by rows, never private */
         if (strcmp(f->bufs[b].name, "O") == 0) assert_false(outer->private_bufs[b]);
+    /* exp(S/d) moved out of the loop over k into a loop of its own, whose
+     * results live in a local buffer of k's extent (7, K2's rows) */
+    int nlocal = 0;
+    for (int b = 0; b < f->nbufs; b++)
+        if (f->bufs[b].local) nlocal++, assert_int_equal(f->bufs[b].size, 7);
+    assert_int_equal(nlocal, 1);
     tx_interp_free(in);
     prog_free(&p);
     tx_arena_free(a);
