@@ -14,7 +14,8 @@
  * becomes unknown) types every variable the way the evaluator would with
  * the shapes known statically, and lowers each definition whose ranges are
  * all known to loop IR (ir/lir.h: tx_lir_from_def, tx_lir_verify,
- * tx_lir_jam, tx_lir_str), as the JIT does before code generation.  Only
+ * tx_lir_jam, tx_lir_str) and schedules it (ir/lir_sched.h, every threshold
+ * at zero), as the JIT does before code generation.  Only
  * shapes the runtime could allocate are lowered (at most 2^40 elements per
  * tensor): larger ones fail with "allocation too large" before any kernel
  * is built.
@@ -33,6 +34,7 @@
 #include "driver/render.h"
 #include "ir/lir.h"
 #include "ir/tir.h"
+#include "ir/lir_sched.h"
 #if __has_include("ir/plan.h")
 #include "ir/plan.h"
 #define HAVE_PLAN 1
@@ -171,6 +173,19 @@ static void lower_def(tx_arena *a, tx_tir_stmt *s, env *en, tx_diags *scratch) {
                 tx_lir_jam(f, 4, 2048);
                 if (!tx_lir_verify(f, &why)) {
                     fprintf(stderr, "fuzz_frontend: tx_lir_jam broke an invariant: %s\n", why);
+                    abort();
+                }
+                txt = tx_lir_str(f);
+                free(txt);
+                /* the scheduler as the JIT runs it, with every threshold at
+                 * zero: tiles, distribution, parallel marks, private buffers */
+                tx_lir_sched_opts so;
+                tx_lir_sched_defaults(&so, 4);
+                so.min_tile_work = 0;
+                so.min_par_work = 0;
+                tx_lir_schedule(f, &so);
+                if (!tx_lir_verify(f, &why)) {
+                    fprintf(stderr, "fuzz_frontend: tx_lir_schedule broke an invariant: %s\n", why);
                     abort();
                 }
                 txt = tx_lir_str(f);
