@@ -186,7 +186,9 @@ static LLVMValueRef cstring(tx_aot *m, LLVMBuilderRef b, const char *s) {
 /* Link the kernel of step s into the module; returns its entry function. */
 static LLVMValueRef add_kernel(tx_aot *m, const tx_aot_func *f, tx_lir_func *k, tx_diags *d) {
     const char *why = NULL;
-    tx_cg_schedule_default(k, m->opt_level, m->jam_width);
+    /* the scheduler (tiles, parallel loops, local buffers) needs constant
+     * extents: size-generic kernels stay the plain loop nest */
+    if (!tx_lir_is_generic(k)) tx_cg_schedule_default(k, m->opt_level, m->jam_width);
     if (!tx_lir_verify(k, &why)) {
         report(d, "cannot compile a kernel of '%s': %s", f->name, why ? why : "invalid loop IR");
         return NULL;
@@ -284,7 +286,8 @@ static void share_temps(tx_aot_func *f, bool *used) {
         int k = order[i], g = -1;
         for (int j = 0; j < ng && g < 0; j++) {
             int r = groups[j];
-            if (glast[r] < first[k] && f->slots[r].dtype == f->slots[k].dtype && f->slots[r].size == f->slots[k].size)
+            if (glast[r] < first[k] && f->slots[r].dtype == f->slots[k].dtype && f->slots[r].size == f->slots[k].size &&
+                tx_lir_mono_eq(&f->slots[r].size_sym, &f->slots[k].size_sym))
                 g = r;
         }
         if (g < 0) groups[ng++] = g = k;
@@ -299,6 +302,32 @@ static void share_temps(tx_aot_func *f, bool *used) {
     }
     for (int k = 0; k < n; k++) used[k] = f->slots[k].kind != TX_AOT_TEMP || first[k] >= 0;
     free(groups), free(first), free(last), free(rep), free(glast), free(order);
+}
+
+/* c times the product of the size arguments in mono, at run time (no
+ * overflow: the entry checks every buffer size, and these products are
+ * factors of buffer sizes). */
+static LLVMValueRef rt_size(tx_aot *m, LLVMBuilderRef B, LLVMValueRef fn, int64_t c, const tx_lir_mono *mono) {
+    LLVMValueRef v = LLVMConstInt(m->i64, (unsigned long long)c, 1);
+    for (int q = 0; mono && q < mono->n; q++) v = LLVMBuildNSWMul(B, v, LLVMGetParam(fn, (unsigned)mono->f[q]), "");
+    return v;
+}
+
+/* a * b, or-ing the overflow bit into *ovf. */
+static LLVMValueRef mul_ovf(tx_aot *m, LLVMBuilderRef B, LLVMValueRef a, LLVMValueRef b, LLVMValueRef *ovf) {
+    static const char nm[] = "llvm.smul.with.overflow";
+    unsigned id = LLVMLookupIntrinsicID(nm, sizeof nm - 1);
+    LLVMTypeRef t = m->i64;
+    LLVMValueRef f = LLVMGetIntrinsicDeclaration(m->mod, id, &t, 1);
+    LLVMValueRef args[2] = { a, b };
+    LLVMValueRef r = LLVMBuildCall2(B, LLVMIntrinsicGetType(m->ctx, id, &t, 1), f, args, 2, "");
+    *ovf = LLVMBuildOr(B, *ovf, LLVMBuildExtractValue(B, r, 1, ""), "");
+    return LLVMBuildExtractValue(B, r, 0, "");
+}
+
+/* The number of elements of slot sl at the current point. */
+static LLVMValueRef slot_elems(tx_aot *m, LLVMBuilderRef B, LLVMValueRef fn, const tx_aot_slot *sl) {
+    return rt_size(m, B, fn, sl->size, &sl->size_sym);
 }
 
 bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
@@ -362,7 +391,8 @@ bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
         switch (sl->kind) {
         case TX_AOT_SIZE:
             slotv[k] = LLVMBuildAlloca(B, m->f64, sl->name);
-            LLVMBuildStore(B, LLVMConstReal(m->f64, sl->value), slotv[k]);
+            LLVMBuildStore(B, sl->runtime ? LLVMBuildSIToFP(B, LLVMGetParam(fn, (unsigned)sl->arg), m->f64, "")
+                                          : LLVMConstReal(m->f64, sl->value), slotv[k]);
             break;
         case TX_AOT_INPUT:
             slotv[k] = LLVMGetParam(fn, (unsigned)(f->nsizes + sl->arg));
@@ -377,9 +407,25 @@ bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
         }
     }
     /* argument checks */
+    bool generic = false;
     for (int k = 0; k < f->nsizes; k++) {
         LLVMValueRef v = LLVMGetParam(fn, (unsigned)k);
         LLVMSetValueName2(v, f->size_name[k], strlen(f->size_name[k]));
+        if (f->size_runtime && f->size_runtime[k]) {   /* size-generic: any value >= 1 */
+            generic = true;
+            LLVMValueRef bad = LLVMBuildICmp(B, LLVMIntSLT, v, LLVMConstInt(m->i64, 1, 0), "");
+            LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(C, fn, "bad.size");
+            LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(C, fn, "size.ok");
+            LLVMBuildCondBr(B, bad, eb, ok);
+            LLVMPositionBuilderAtEnd(B, eb);
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s: size '%s' is %%lld; sizes must be at least 1", f->name, f->size_name[k]);
+            LLVMValueRef args[2] = { cstring(m, B, msg), v };
+            LLVMBuildCall2(B, seterr_t, seterr, args, 2, "");
+            LLVMBuildBr(B, fail);
+            LLVMPositionBuilderAtEnd(B, ok);
+            continue;
+        }
         LLVMValueRef bad = LLVMBuildICmp(B, LLVMIntNE, v, LLVMConstInt(m->i64, (unsigned long long)f->size_value[k], 1), "");
         LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(C, fn, "bad.size");
         LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(C, fn, "size.ok");
@@ -394,6 +440,57 @@ bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
         LLVMBuildCall2(B, seterr_t, seterr, args, 2, "");
         LLVMBuildBr(B, fail);
         LLVMPositionBuilderAtEnd(B, ok);
+    }
+    /* sizes the body needs equal (an index over two size names) */
+    for (int q = 0; q < f->nequal; q++) {
+        int a = f->equal[q][0], b = f->equal[q][1];
+        LLVMValueRef va = LLVMGetParam(fn, (unsigned)a), vb = LLVMGetParam(fn, (unsigned)b);
+        LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(C, fn, "size.mismatch");
+        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(C, fn, "sizes.equal");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, va, vb, ""), eb, ok);
+        LLVMPositionBuilderAtEnd(B, eb);
+        char msg[768];
+        snprintf(msg, sizeof msg, "%s: size '%s' is %%lld but '%s' is %%lld; they must be equal (%s)", f->name,
+                 f->size_name[a], f->size_name[b], f->equal_why && f->equal_why[q] ? f->equal_why[q] : "the def");
+        LLVMValueRef args[3] = { cstring(m, B, msg), va, vb };
+        LLVMBuildCall2(B, seterr_t, seterr, args, 3, "");
+        LLVMBuildBr(B, fail);
+        LLVMPositionBuilderAtEnd(B, ok);
+    }
+    /* every tensor's size in bytes must fit in an int64 (then so do all
+     * strides, extents and BLAS dimensions, which are factors of them) */
+    if (generic) {
+        LLVMValueRef ovf = LLVMConstInt(LLVMInt1TypeInContext(C), 0, 0);
+        for (int k = 0; k < f->nslots; k++) {
+            tx_aot_slot *sl = &f->slots[k];
+            if (sl->kind == TX_AOT_SIZE || sl->size_sym.n == 0) continue;
+            LLVMValueRef v = LLVMConstInt(m->i64, (unsigned long long)sl->size * txrt_dtype_size(sl->dtype), 1);
+            for (int q = 0; q < sl->size_sym.n; q++) v = mul_ovf(m, B, v, LLVMGetParam(fn, (unsigned)sl->size_sym.f[q]), &ovf);
+        }
+        LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(C, fn, "too.large");
+        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(C, fn, "sizes.fit");
+        LLVMBuildCondBr(B, ovf, eb, ok);
+        LLVMPositionBuilderAtEnd(B, eb);
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s: the sizes are too large (a tensor would have more than 2^63 bytes)", f->name);
+        LLVMValueRef args[2] = { cstring(m, B, "%s"), cstring(m, B, msg) };
+        LLVMBuildCall2(B, seterr_t, seterr, args, 2, "");
+        LLVMBuildBr(B, fail);
+        LLVMPositionBuilderAtEnd(B, ok);
+    }
+    /* the sizes as the int64 array that generic kernels read */
+    LLVMValueRef sizes_arr = NULL;
+    if (generic) {
+        LLVMTypeRef at = LLVMArrayType2(m->i64, (uint64_t)f->nsizes);
+        LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
+        LLVMValueRef first = LLVMGetFirstInstruction(entry);
+        if (first) LLVMPositionBuilderBefore(B, first);
+        sizes_arr = LLVMBuildAlloca(B, at, "sizes");
+        LLVMPositionBuilderAtEnd(B, here);
+        for (int k = 0; k < f->nsizes; k++) {
+            LLVMValueRef idx[2] = { LLVMConstInt(m->i64, 0, 0), LLVMConstInt(m->i64, (unsigned long long)k, 0) };
+            LLVMBuildStore(B, LLVMGetParam(fn, (unsigned)k), LLVMBuildInBoundsGEP2(B, at, sizes_arr, idx, 2, ""));
+        }
     }
     for (int k = 0; k < f->nslots; k++) {
         tx_aot_slot *sl = &f->slots[k];
@@ -415,8 +512,9 @@ bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
     for (int k = 0; k < f->nslots; k++) {
         tx_aot_slot *sl = &f->slots[k];
         if (sl->kind != TX_AOT_TEMP || !used[k]) continue;
-        int64_t bytes = sl->size * (int64_t)txrt_dtype_size(sl->dtype);
-        LLVMValueRef args[4] = { LLVMConstInt(m->i64, (unsigned long long)bytes, 1),
+        LLVMValueRef bytes = LLVMBuildNSWMul(B, slot_elems(m, B, fn, sl),
+                                             LLVMConstInt(m->i64, txrt_dtype_size(sl->dtype), 0), "");
+        LLVMValueRef args[4] = { bytes,
                                  LLVMConstInt(m->i32, sl->zero ? 1 : 0, 0), fname, cstring(m, B, sl->name) };
         LLVMValueRef p = LLVMBuildCall2(B, alloc_t, alloc, args, 4, "");
         LLVMBuildStore(B, p, slotv[k]);
@@ -445,17 +543,25 @@ bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
                 LLVMBuildStore(B, SLOT_PTR(st->buf[q]), gep);
             }
             LLVMTypeRef kt = LLVMGlobalGetValueType(kfn[s]);
-            LLVMBuildCall2(B, kt, kfn[s], &arr, 1, "");
+            LLVMValueRef kargs[2] = { arr, sizes_arr };
+            bool kgen = tx_lir_is_generic(st->kernel);
+            if (kgen && !sizes_arr) {   /* cannot happen: build.c makes generic kernels only for run-time sizes */
+                report(d, "internal error: a size-generic kernel in '%s', which has no run-time sizes", f->name);
+                LLVMDisposeBuilder(B);
+                free(pt), free(slotv), free(kfn), free(used);
+                return false;
+            }
+            LLVMBuildCall2(B, kt, kfn[s], kargs, kgen ? 2 : 1, "");
             break;
         }
         case TX_AOT_GEMM: {
             LLVMValueRef args[13] = {
                 fname, LLVMConstInt(m->i32, (unsigned char)st->ta, 0), LLVMConstInt(m->i32, (unsigned char)st->tb, 0),
-                LLVMConstInt(m->i64, (unsigned long long)st->m, 1), LLVMConstInt(m->i64, (unsigned long long)st->n, 1),
-                LLVMConstInt(m->i64, (unsigned long long)st->k, 1), SLOT_PTR(st->a),
-                LLVMConstInt(m->i64, (unsigned long long)st->lda, 1), SLOT_PTR(st->b),
-                LLVMConstInt(m->i64, (unsigned long long)st->ldb, 1), SLOT_PTR(st->c),
-                LLVMConstInt(m->i64, (unsigned long long)st->ldc, 1), LLVMConstInt(m->i32, (unsigned)st->dtype, 0)
+                rt_size(m, B, fn, st->m, &st->sm), rt_size(m, B, fn, st->n, &st->sn),
+                rt_size(m, B, fn, st->k, &st->sk), SLOT_PTR(st->a),
+                rt_size(m, B, fn, st->lda, &st->slda), SLOT_PTR(st->b),
+                rt_size(m, B, fn, st->ldb, &st->sldb), SLOT_PTR(st->c),
+                rt_size(m, B, fn, st->ldc, &st->sldc), LLVMConstInt(m->i32, (unsigned)st->dtype, 0)
             };
             LLVMValueRef rc = LLVMBuildCall2(B, gemm_t, gemm, args, 13, "");
             LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(C, fn, "gemm.ok");
@@ -525,10 +631,14 @@ bool tx_aot_add(tx_aot *m, tx_aot_func *f, tx_diags *d) {
             break;
         }
         case TX_AOT_COPY: {
-            int64_t bytes = f->slots[st->c].size * (int64_t)txrt_dtype_size(f->slots[st->c].dtype);
+            const tx_aot_slot *dst = &f->slots[st->c];
+            int64_t bytes = dst->size * (int64_t)txrt_dtype_size(dst->dtype);
             if (bytes > 0)
                 LLVMBuildMemCpy(B, SLOT_PTR(st->c), 8, SLOT_PTR(st->a), 8,
-                                LLVMConstInt(m->i64, (unsigned long long)bytes, 0));
+                                dst->size_sym.n > 0
+                                    ? LLVMBuildNSWMul(B, slot_elems(m, B, fn, dst),
+                                                      LLVMConstInt(m->i64, txrt_dtype_size(dst->dtype), 0), "")
+                                    : LLVMConstInt(m->i64, (unsigned long long)bytes, 0));
             break;
         }
         }

@@ -142,7 +142,9 @@ typedef struct tx_aot_slot {
     const char *name;    /* for messages */
     txrt_dtype dtype;
     int64_t size;        /* elements */
+    tx_lir_mono size_sym; /* times this product of run-time sizes (size-generic) */
     double value;        /* SIZE: the value */
+    bool runtime;        /* SIZE: the value is size argument `arg`, known at run time only */
     bool zero;           /* TEMP: zero-filled on entry (other temporaries are written
                             in full by the step that defines them) */
 } tx_aot_slot;
@@ -162,6 +164,7 @@ typedef struct tx_aot_step {
     int a, b, c;             /* GEMM operands; COPY: a = src, c = dst */
     char ta, tb;             /* GEMM: 'N' or 'T' */
     int64_t m, n, k, lda, ldb, ldc;
+    tx_lir_mono sm, sn, sk, slda, sldb, sldc;   /* GEMM: their run-time factors */
     txrt_dtype dtype;        /* GEMM */
     const char *op;          /* CALL: the runtime operation ("solve", "fft", ...);
                                 ASSERT: the message */
@@ -177,6 +180,11 @@ typedef struct tx_aot_func {
     int nsizes;              /* int64_t arguments first, checked against size_value */
     const char **size_name;
     int64_t *size_value;
+    bool *size_runtime;      /* per size: not specialised (size-generic): any value >= 1,
+                                passed to generic kernels (symbol k = size k) */
+    int nequal;              /* run-time sizes that must be equal: equal[q][0] == equal[q][1] */
+    int (*equal)[2];
+    const char **equal_why;  /* per pair: where the def needs it ("model.tx:3:12") */
     int nparams, nresults;   /* then nparams const pointers, then nresults pointers */
     tx_aot_slot *slots;
     int nslots;

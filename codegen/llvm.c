@@ -66,6 +66,7 @@ typedef struct cg {
     int depth;                /* loops open around the insertion point */
     LLVMValueRef *bufp;       /* body parameters */
     LLVMValueRef *var;        /* current i64 value of each loop variable */
+    LLVMValueRef *symv;       /* the run-time sizes (i64) in the current function */
     LLVMValueRef *acc_re, *acc_im;
     tx_cg_vecmath vm;         /* which libmvec variants calls may name */
     LLVMValueRef *vfns;       /* the variants declared so far */
@@ -383,11 +384,21 @@ static cv cpow_(cg *c, cv x, cv y, const tx_lir_expr *ye) {
 
 /* ---- expressions ---------------------------------------------------------- */
 
+/* c times a product of run-time sizes (the caller checked on entry that
+ * every buffer size, and so every such product, fits in 63 bits: nsw). */
+static LLVMValueRef sym_value(cg *c, int64_t k, const tx_lir_mono *m) {
+    LLVMValueRef v = LLVMConstInt(c->i64, (unsigned long long)k, 1);
+    for (int q = 0; m && q < m->n; q++) v = LLVMBuildNSWMul(B, v, c->symv[m->f[q]], "");
+    return v;
+}
+
 static LLVMValueRef offset(cg *c, const tx_lir_affine *a, int64_t scale, int64_t add) {
     LLVMValueRef o = LLVMConstInt(c->i64, (unsigned long long)(a->c0 * scale + add), 1);
     for (int k = 0; k < a->nterms; k++) {
-        LLVMValueRef t = LLVMBuildNSWMul(B, c->var[a->var[k]],
-                                         LLVMConstInt(c->i64, (unsigned long long)(a->coef[k] * scale), 1), "");
+        const tx_lir_mono *m = a->sym ? &a->sym[k] : NULL;
+        LLVMValueRef coef = m && m->n > 0 ? sym_value(c, a->coef[k] * scale, m)
+                                          : LLVMConstInt(c->i64, (unsigned long long)(a->coef[k] * scale), 1);
+        LLVMValueRef t = a->var[k] < 0 ? coef : LLVMBuildNSWMul(B, c->var[a->var[k]], coef, "");
         o = LLVMBuildNSWAdd(B, t, o, "");
     }
     return o;
@@ -746,6 +757,19 @@ static bool emit_loop(cg *c, const tx_lir_stmt *s, LLVMValueRef lo, LLVMValueRef
 
 static bool loop(cg *c, const tx_lir_stmt *s) {
     if (s->extent <= 0) return true;
+    if (s->sym_extent.n > 0) {
+        /* run-time trip count: test it before entering the bottom-tested loop */
+        LLVMValueRef lo = LLVMConstInt(c->i64, (unsigned long long)s->lo, 1);
+        LLVMValueRef hi = LLVMBuildNSWAdd(B, lo, sym_value(c, s->extent, &s->sym_extent), "");
+        LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "");
+        LLVMBasicBlockRef skip = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, lo, hi, ""), run, skip);
+        LLVMPositionBuilderAtEnd(B, run);
+        if (!emit_loop(c, s, lo, hi)) return false;
+        LLVMBuildBr(B, skip);
+        LLVMPositionBuilderAtEnd(B, skip);
+        return true;
+    }
     return emit_loop(c, s, LLVMConstInt(c->i64, (unsigned long long)s->lo, 1),
                      LLVMConstInt(c->i64, (unsigned long long)(s->lo + s->extent), 1));
 }
@@ -792,6 +816,7 @@ static void acc_allocas(cg *c) {
  * the noalias parameters, as the kernel's own body does. */
 static bool parallel_loop(cg *c, const tx_lir_stmt *s) {
     if (s->extent <= 0) return true;
+    if (c->f->nsyms > 0) return fail(c, "parallel loops in size-generic kernels are not supported");
     const tx_lir_func *f = c->f;
     int nb = f->nbufs, id = c->npar++;
     size_t nlen = strlen(c->sym) + 32;
@@ -932,11 +957,12 @@ static void add_param_attr(cg *c, LLVMValueRef fn, unsigned idx, const char *nam
 static bool body_function(cg *c, const char *sym) {
     const tx_lir_func *f = c->f;
     int nb = f->nbufs;
-    LLVMTypeRef *pt = calloc((size_t)(nb > 0 ? nb : 1), sizeof *pt);
-    for (int k = 0; k < nb; k++) pt[k] = c->ptr;
+    bool generic = f->nsyms > 0;   /* then a last parameter: const int64_t *sizes */
+    LLVMTypeRef *pt = calloc((size_t)(nb + 1), sizeof *pt);
+    for (int k = 0; k <= nb; k++) pt[k] = c->ptr;
     char *name = malloc(strlen(sym) + 8);
     sprintf(name, "%s.body", sym);
-    c->fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->voidt, pt, (unsigned)nb, 0));
+    c->fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->voidt, pt, (unsigned)(nb + generic), 0));
     free(name);
     free(pt);
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
@@ -946,6 +972,17 @@ static bool body_function(cg *c, const char *sym) {
     c->entry = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry");
     LLVMPositionBuilderAtEnd(B, c->entry);
     acc_allocas(c);
+    if (generic) {   /* the sizes, loaded once: loop bounds and strides use them */
+        LLVMValueRef sp = LLVMGetParam(c->fn, (unsigned)nb);
+        LLVMSetValueName2(sp, "sizes", 5);
+        add_param_attr(c, c->fn, (unsigned)nb + 1, "noalias");
+        add_param_attr(c, c->fn, (unsigned)nb + 1, "readonly");
+        for (int k = 0; k < f->nsyms; k++) {
+            LLVMValueRef i = LLVMConstInt(c->i64, (unsigned long long)k, 0);
+            c->symv[k] = LLVMBuildLoad2(B, c->i64, LLVMBuildInBoundsGEP2(B, c->i64, sp, &i, 1, ""), f->sym_names[k]);
+            LLVMSetAlignment(c->symv[k], 8);
+        }
+    }
     if (!block(c, &f->body)) return false;
     LLVMBuildRetVoid(B);
     return true;
@@ -953,15 +990,22 @@ static bool body_function(cg *c, const char *sym) {
 
 static void entry_function(cg *c, const char *sym) {
     const tx_lir_func *f = c->f;
-    LLVMTypeRef fty = LLVMFunctionType(c->voidt, &c->ptr, 1, 0);
+    bool generic = f->nsyms > 0;   /* void SYM(void **bufs, const int64_t *sizes) */
+    LLVMTypeRef params[2] = { c->ptr, c->ptr };
+    LLVMTypeRef fty = LLVMFunctionType(c->voidt, params, generic ? 2 : 1, 0);
     LLVMValueRef fn = LLVMAddFunction(c->mod, sym, fty);
     add_fn_attr(c, fn, "nounwind");
     LLVMValueRef bufs = LLVMGetParam(fn, 0);
     LLVMSetValueName2(bufs, "bufs", 4);
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
     int nb = f->nbufs;
-    LLVMValueRef *args = calloc((size_t)(nb > 0 ? nb : 1), sizeof *args);
+    LLVMValueRef *args = calloc((size_t)(nb + 1), sizeof *args);
+    if (generic) args[nb] = LLVMGetParam(fn, 1);
     for (int k = 0; k < nb; k++) {
+        if (f->bufs[k].local && generic) {
+            args[k] = LLVMConstPointerNull(c->ptr);   /* never: generic kernels are not scheduled */
+            continue;
+        }
         if (f->bufs[k].local) {   /* the kernel's own storage: not in the caller's array */
             size_t bytes = (size_t)f->bufs[k].size * txrt_dtype_size(f->bufs[k].dtype);
             args[k] = LLVMBuildArrayAlloca(B, LLVMInt8TypeInContext(c->ctx),
@@ -975,7 +1019,7 @@ static void entry_function(cg *c, const char *sym) {
         args[k] = LLVMBuildLoad2(B, c->ptr, p, f->bufs[k].name);
         LLVMSetAlignment(args[k], 8);
     }
-    LLVMBuildCall2(B, LLVMGlobalGetValueType(c->fn), c->fn, args, (unsigned)nb, "");
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(c->fn), c->fn, args, (unsigned)(nb + generic), "");
     LLVMBuildRetVoid(B);
     free(args);
 }
@@ -1076,9 +1120,10 @@ LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const
     c.voidt = LLVMVoidTypeInContext(ctx);
     c.bufp = calloc((size_t)(f->nbufs + 1), sizeof *c.bufp);
     c.var = calloc((size_t)(f->nvars + 1), sizeof *c.var);
+    c.symv = calloc((size_t)(f->nsyms + 1), sizeof *c.symv);
     c.acc_re = calloc((size_t)(f->naccs + 1), sizeof *c.acc_re);
     c.acc_im = calloc((size_t)(f->naccs + 1), sizeof *c.acc_im);
-    bool ok = c.bufp && c.var && c.acc_re && c.acc_im;
+    bool ok = c.bufp && c.var && c.symv && c.acc_re && c.acc_im;
     if (!ok) fail(&c, "out of memory");
     else ok = body_function(&c, sym);
     if (ok) entry_function(&c, sym);
@@ -1087,6 +1132,7 @@ LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const
     free(c.vfns);
     free(c.bufp);
     free(c.var);
+    free(c.symv);
     free(c.acc_re);
     free(c.acc_im);
     if (!ok) {

@@ -87,7 +87,13 @@ typedef struct binding {
     const char *name;
     int slot;
     tx_type type;
+    int symdim[TXRT_MAX_RANK]; /* per axis: the run-time size (def size id) that is its
+                                  extent, or -1 (size-generic builds; see gen_*) */
 } binding;
+
+/* The value a size not given with --shape takes while the body is checked
+ * and planned (the planner needs numbers to compare costs). */
+#define REP_SIZE 256
 
 typedef struct bctx {
     tx_arena *a;
@@ -103,6 +109,12 @@ typedef struct bctx {
     int loop_depth;           /* inside unrolled for loops */
     int inline_depth;         /* > 0: the body of a def called by another (inlined) */
     const tx_tir_program *prog;
+    /* size-generic builds: some sizes are run-time arguments */
+    bool generic;
+    int *uf;                  /* per def size: union-find parent (sizes that must be equal) */
+    int (*rsym)[TXRT_MAX_RANK]; /* per result: declared symdims */
+    const char *shape_hint;   /* "pass --shape n=...,d=... to specialise" */
+    int capequal;
 } bctx;
 
 static const binding *find(const bctx *c, const char *name) {
@@ -111,22 +123,102 @@ static const binding *find(const bctx *c, const char *name) {
     return NULL;
 }
 
-static void bind(bctx *c, const char *name, int slot, const tx_type *t) {
-    for (int k = 0; k < c->nb; k++)
-        if (strcmp(c->b[k].name, name) == 0) {
-            c->b[k].slot = slot;
-            c->b[k].type = *t;
-            return;
+/* Bind name to slot with type t; symdim (NULL: all constant) gives the
+ * run-time sizes of its axes. */
+static void bind_sym(bctx *c, const char *name, int slot, const tx_type *t, const int *symdim) {
+    int at = -1;
+    for (int k = 0; k < c->nb && at < 0; k++)
+        if (strcmp(c->b[k].name, name) == 0) at = k;
+    if (at < 0) {
+        if (c->nb == c->capb) {
+            int nc = c->capb ? 2 * c->capb : 16;
+            c->b = tx_arena_grow(c->a, c->b, (size_t)c->capb, (size_t)nc, sizeof *c->b);
+            c->capb = nc;
         }
-    if (c->nb == c->capb) {
-        int nc = c->capb ? 2 * c->capb : 16;
-        c->b = tx_arena_grow(c->a, c->b, (size_t)c->capb, (size_t)nc, sizeof *c->b);
-        c->capb = nc;
+        at = c->nb++;
+        c->b[at].name = tx_arena_strdup(c->a, name);
     }
-    c->b[c->nb].name = tx_arena_strdup(c->a, name);
-    c->b[c->nb].slot = slot;
-    c->b[c->nb].type = *t;
-    c->nb++;
+    c->b[at].slot = slot;
+    c->b[at].type = *t;
+    for (int k = 0; k < TXRT_MAX_RANK; k++) c->b[at].symdim[k] = symdim && k < t->rank ? symdim[k] : -1;
+}
+
+static void bind(bctx *c, const char *name, int slot, const tx_type *t) { bind_sym(c, name, slot, t, NULL); }
+
+/* ---- size-generic builds ----------------------------------------------------
+ * Sizes that --shape leaves open are run-time arguments.  Bindings carry,
+ * per axis, the def size it ranges over (symdim); the body is still checked
+ * and planned with REP_SIZE for every such size, and the loop IR kernels
+ * are lowered size-generic (tx_lir_from_def_sym), so the numbers only
+ * steer choices (plan order, BLAS or loops), never the code's extents.
+ * An index that ranges over two size names makes them equal: the union-find
+ * merges them and the function checks the equality on entry.  What cannot
+ * be made generic is refused with a located error and the --shape hint. */
+
+static int uf_find(const bctx *c, int k) {
+    while (k >= 0 && c->uf[k] != k) k = c->uf[k];
+    return k;
+}
+
+/* sym, canonical (-1 stays -1). */
+static int canon(const bctx *c, int sym) { return sym < 0 || !c->uf ? sym : uf_find(c, sym); }
+
+/* Sizes a and b must be equal at run time (because of the source at `at`). */
+static void uf_union(bctx *c, int a, int b, tx_span at) {
+    a = canon(c, a), b = canon(c, b);
+    if (a == b) return;
+    if (b < a) { int t = a; a = b; b = t; }
+    c->uf[b] = a;
+    tx_aot_func *f = c->af;
+    if (f->nequal == c->capequal) {
+        int nc = c->capequal ? 2 * c->capequal : 4;
+        f->equal = tx_arena_grow(c->a, f->equal, (size_t)c->capequal, (size_t)nc, sizeof *f->equal);
+        f->equal_why = tx_arena_grow(c->a, f->equal_why, (size_t)c->capequal, (size_t)nc, sizeof *f->equal_why);
+        c->capequal = nc;
+    }
+    uint32_t line = 0, col = 0;
+    if (c->d->src) tx_source_linecol(c->d->src, at.lo, &line, &col);
+    f->equal[f->nequal][0] = a;
+    f->equal[f->nequal][1] = b;
+    f->equal_why[f->nequal] = tx_arena_printf(c->a, "%s:%u:%u", c->d->src ? c->d->src->name : "?", line, col);
+    f->nequal++;
+}
+
+/* A refusal in a size-generic def: located, with the hint to specialise. */
+static tx_diag *refuse_generic(bctx *c, tx_span at, const char *what) {
+    tx_diag *g = tx_error(c->d, at, "not supported with run-time sizes: %s", what);
+    tx_hint(c->d, g, "%s", c->shape_hint);
+    return g;
+}
+
+/* The symbolic number of elements of a tensor: constant part and factors. */
+static int64_t sym_count(const bctx *c, const tx_type *t, const int *symdim, tx_lir_mono *m) {
+    int64_t n = 1;
+    memset(m, 0, sizeof *m);
+    for (int k = 0; k < t->rank; k++) {
+        int s = symdim ? canon(c, symdim[k]) : -1;
+        if (s >= 0) *m = tx_lir_mono_mul(*m, (tx_lir_mono){ 1, { (int8_t)s } });
+        else n *= t->dims[k];
+    }
+    return n;
+}
+
+static bool has_sym(const int *symdim, int rank) {
+    for (int k = 0; symdim && k < rank; k++)
+        if (symdim[k] >= 0) return true;
+    return false;
+}
+
+/* Do two shapes (with their symdims) agree for every value of the sizes? */
+static bool same_symshape(const bctx *c, const tx_type *a, const int *sa, int rank, const int64_t *dims,
+                          const int *sb) {
+    if (a->rank != rank) return false;
+    for (int k = 0; k < rank; k++) {
+        int x = canon(c, sa ? sa[k] : -1), y = canon(c, sb ? sb[k] : -1);
+        if (x != y) return false;
+        if (x < 0 && a->dims[k] != dims[k]) return false;
+    }
+    return true;
 }
 
 static void unbind(bctx *c, const char *name) {
@@ -144,9 +236,14 @@ static bool lk_get(void *self, const char *var, tx_varinfo *out) {
     memset(out, 0, sizeof *out);
     out->type = b->type;
     const tx_aot_slot *sl = &c->af->slots[b->slot];
-    if (sl->kind == TX_AOT_SIZE) {
+    if (sl->kind == TX_AOT_SIZE && !sl->runtime) {
         out->known = true;
         out->value = sl->value;
+    }
+    if (c->generic && has_sym(b->symdim, b->type.rank)) {   /* canonical ids, in the arena */
+        int *sd = TX_NEWN(c->a, int, b->type.rank);
+        for (int k = 0; k < b->type.rank; k++) sd[k] = canon(c, b->symdim[k]);
+        out->symdim = sd;
     }
     return true;
 }
@@ -167,6 +264,8 @@ static int add_slot(bctx *c, tx_aot_slot_kind kind, const char *name, txrt_dtype
     s->arg = arg;
     s->value = value;
     s->zero = false;
+    s->runtime = false;
+    memset(&s->size_sym, 0, sizeof s->size_sym);
     return f->nslots++;
 }
 
@@ -213,36 +312,48 @@ static int result_of(const bctx *c, const char *name) {
 static int output_slot(bctx *c, int r, txrt_dtype dt) {
     if (c->out_slot[r] < 0) {
         const tx_tir_param *p = &c->fn->results[r];
-        int64_t n = 1;
-        for (int k = 0; k < p->ndims; k++) n *= c->rdims[r][k];
+        tx_type t;
+        memset(&t, 0, sizeof t);
+        t.rank = p->ndims;
+        for (int k = 0; k < p->ndims; k++) t.dims[k] = c->rdims[r][k];
+        tx_lir_mono m;
+        int64_t n = sym_count(c, &t, c->rsym ? c->rsym[r] : NULL, &m);
         c->out_slot[r] = add_slot(c, TX_AOT_OUTPUT, p->name, dt, n, r, 0);
+        c->af->slots[c->out_slot[r]].size_sym = m;
     }
     return c->out_slot[r];
 }
 
 /* Where a definition of `name` with type t should be written, given the
  * slots it reads (nread).  A caller buffer when possible, else a temporary. */
-static int dest_slot(bctx *c, const char *name, const tx_type *t, const int *reads, int nread) {
+static int dest_slot(bctx *c, const char *name, const tx_type *t, const int *symdim, const int *reads, int nread) {
     int r = c->inline_depth ? -1 : result_of(c, name);   /* an inlined def's results are temporaries */
     if (r >= 0) {
         const tx_tir_param *p = &c->fn->results[r];
         bool dt_ok = p->dtype >= 0 ? p->dtype == t->dtype
                                    : (c->out_slot[r] < 0 || c->af->slots[c->out_slot[r]].dtype == (txrt_dtype)t->dtype);
-        if (dt_ok && same_shape(t, p->ndims, c->rdims[r])) {
+        if (dt_ok && same_symshape(c, t, symdim, p->ndims, c->rdims[r], c->rsym ? c->rsym[r] : NULL)) {
             int s = output_slot(c, r, (txrt_dtype)t->dtype);
             bool used = slot_busy(c, s, name);
             for (int k = 0; k < nread && !used; k++) used = reads[k] == s;
             if (!used) return s;
         }
     }
-    return add_slot(c, TX_AOT_TEMP, name[0] == '%' ? "a temporary" : name, (txrt_dtype)t->dtype, type_size(t), 0, 0);
+    tx_lir_mono m;
+    int64_t n = sym_count(c, t, symdim, &m);
+    int sl = add_slot(c, TX_AOT_TEMP, name[0] == '%' ? "a temporary" : name, (txrt_dtype)t->dtype, n, 0, 0);
+    c->af->slots[sl].size_sym = m;
+    return sl;
 }
 
 /* dst[p] = src[p] (+ add[p]) elementwise as a loop IR kernel: the store
  * rounds to dst's dtype like the evaluator's txrt_set.  NULL when the
  * value cannot be stored (complex into real). */
+static tx_lir_func *elementwise_sym(bctx *c, const char *name, int dst, int src, int add);
+
 static tx_lir_func *elementwise(bctx *c, const char *name, int dst, int src, int add) {
     const tx_aot_slot *D = &c->af->slots[dst];
+    if (D->size_sym.n > 0) return elementwise_sym(c, name, dst, src, add);
     int64_t n = D->size;
     tx_lir_func *f = tx_lir_func_new(c->a, name);
     int b0 = tx_lir_add_buf(f, name, D->dtype, 1, &n, true);
@@ -255,6 +366,45 @@ static tx_lir_func *elementwise(bctx *c, const char *name, int dst, int src, int
     tx_lir_expr *e = tx_lir_load(f, b1, off);
     if (b2 >= 0) e = tx_lir_binary(f, TX_TOP_ADD, e, tx_lir_load(f, b2, off));
     if (!e || !tx_lir_store(f, &loop->body, b0, off, e)) return NULL;
+    tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
+    st->kernel = f;
+    st->buf = TX_NEWN(c->a, int, 3);
+    st->buf[0] = dst;
+    st->buf[1] = src;
+    if (b2 >= 0) st->buf[2] = add;
+    return f;
+}
+
+/* elementwise() over slots of run-time size c * S[f0] * S[f1] ...: the
+ * flat buffers seen as [c, S[f0], S[f1], ...], one loop per factor. */
+static tx_lir_func *elementwise_sym(bctx *c, const char *name, int dst, int src, int add) {
+    const tx_aot_slot *D = &c->af->slots[dst];
+    int rank = 1 + D->size_sym.n;
+    int64_t shape[1 + TX_LIR_MAXF];
+    int symdim[1 + TX_LIR_MAXF];
+    shape[0] = D->size, symdim[0] = -1;
+    for (int k = 0; k < D->size_sym.n; k++) shape[k + 1] = REP_SIZE, symdim[k + 1] = D->size_sym.f[k];
+    tx_lir_func *f = tx_lir_func_new(c->a, name);
+    tx_lir_set_syms(f, c->af->nsizes, c->af->size_name);
+    int b0 = tx_lir_add_symbuf(f, name, D->dtype, rank, shape, symdim, true);
+    int b1 = tx_lir_add_symbuf(f, "src", c->af->slots[src].dtype, rank, shape, symdim, false);
+    int b2 = add >= 0 ? tx_lir_add_symbuf(f, "rhs", c->af->slots[add].dtype, rank, shape, symdim, false) : -1;
+    if (b0 < 0 || b1 < 0 || (add >= 0 && b2 < 0)) return NULL;
+    int vars[1 + TX_LIR_MAXF];
+    int64_t coef[1 + TX_LIR_MAXF];
+    tx_lir_mono mono[1 + TX_LIR_MAXF];
+    tx_lir_block *blk = &f->body;
+    for (int k = 0; k < rank; k++) {
+        vars[k] = tx_lir_add_var(f, "p");
+        tx_lir_stmt *l = tx_lir_loop(f, blk, vars[k], 0, k == 0 ? D->size : 1);
+        if (k > 0) l->sym_extent = (tx_lir_mono){ 1, { (int8_t)symdim[k] } };
+        blk = &l->body;
+        tx_lir_buf_stride(&f->bufs[b0], k, &coef[k], &mono[k]);
+    }
+    tx_lir_affine off = tx_lir_affine_make_sym(f, rank, vars, coef, mono, 0);
+    tx_lir_expr *e = tx_lir_load(f, b1, off);
+    if (b2 >= 0) e = tx_lir_binary(f, TX_TOP_ADD, e, tx_lir_load(f, b2, off));
+    if (!e || !tx_lir_store(f, blk, b0, off, e)) return NULL;
     tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
     st->kernel = f;
     st->buf = TX_NEWN(c->a, int, 3);
@@ -322,6 +472,14 @@ static bool try_gemm(bctx *c, const tx_tir_stmt *def, const tx_type *ot, const c
         if (!contains(io, no, ib[k]) && !contains(r->idx, r->nidx, ib[k])) return false;
     int nk = r->nidx;
     if (nk < 1) return false;
+    /* the run-time size of each index (size-generic builds; -1: constant) */
+    int *isym = TX_NEWN(c->a, int, def->nindices + 1);
+    for (int k = 0; k < def->nindices; k++) isym[k] = -1;
+    for (int k = 0; c->generic && k < na; k++) isym[ia[k]] = canon(c, ba->symdim[k]);
+    for (int k = 0; c->generic && k < nb; k++) {
+        if (!contains(ia, na, ib[k])) isym[ib[k]] = canon(c, bb->symdim[k]);
+        else if (isym[ib[k]] != canon(c, bb->symdim[k])) return false;   /* the loop path explains it */
+    }
     /* the JIT's BLAS dispatch decides with the same predicate (crossover) */
     tx_plan_gemm pg;
     tx_plan_classify(def, &pg);
@@ -349,29 +507,77 @@ static bool try_gemm(bctx *c, const tx_tir_stmt *def, const tx_type *ot, const c
     if (seq_eq(pb, K, nk) && seq_eq(pb + nk, io + nl, nr)) tb = 'N';
     else if (seq_eq(pb, io + nl, nr) && seq_eq(pb + nr, K, nk)) tb = 'T';
     else return false;
+    /* M, N, K: constant parts times run-time factors */
     int64_t M = 1, N = 1, KK = 1;
-    for (int k = 0; k < nl; k++) M *= def->indices[io[k]].extent;
-    for (int k = nl; k < no; k++) N *= def->indices[io[k]].extent;
-    for (int k = 0; k < nk; k++) KK *= def->indices[K[k]].extent;
+    tx_lir_mono sM, sN, sK;
+    memset(&sM, 0, sizeof sM), memset(&sN, 0, sizeof sN), memset(&sK, 0, sizeof sK);
+    for (int k = 0; k < no + nk; k++) {
+        int id = k < no ? io[k] : K[k - no];
+        int64_t *cp = k < nl ? &M : k < no ? &N : &KK;
+        tx_lir_mono *mp = k < nl ? &sM : k < no ? &sN : &sK;
+        if (isym[id] < 0) {
+            *cp *= def->indices[id].extent;
+        } else {
+            if (mp->n == TX_LIR_MAXF) return false;
+            *mp = tx_lir_mono_mul(*mp, (tx_lir_mono){ 1, { (int8_t)isym[id] } });
+        }
+    }
     if (M == 0 || N == 0 || KK == 0) return false;
+    int osym[TXRT_MAX_RANK];
+    for (int k = 0; k < no; k++) osym[k] = isym[io[k]];
     int reads[2] = { sa, sb };
-    int dst = dest_slot(c, out, ot, reads, 2);
+    int dst = dest_slot(c, out, ot, osym, reads, 2);
     tx_aot_step *st = add_step(c, TX_AOT_GEMM);
     st->a = sa, st->b = sb, st->c = dst;
     st->ta = ta, st->tb = tb;
     st->m = M, st->n = N, st->k = KK;
+    st->sm = sM, st->sn = sN, st->sk = sK;
     st->lda = ta == 'N' ? KK : M;
+    st->slda = ta == 'N' ? sK : sM;
     st->ldb = tb == 'N' ? N : KK;
+    st->sldb = tb == 'N' ? sN : sK;
     st->ldc = N;
+    st->sldc = sN;
     st->dtype = (txrt_dtype)ot->dtype;
-    bind(c, out, dst, ot);
+    bind_sym(c, out, dst, ot, osym);
     return true;
 }
 
 /* ---- statements --------------------------------------------------------------- */
 
 static tx_diag *unsupported(bctx *c, tx_span at, const char *what) {
-    return tx_error(c->d, at, "not supported in txc build yet: %s", what);
+    tx_diag *g = tx_error(c->d, at, "not supported in txc build yet: %s", what);
+    if (c->generic) tx_hint(c->d, g, "%s", c->shape_hint);
+    return g;
+}
+
+/* Size-generic: every index that subscripts axes of two different run-time
+ * sizes (A[i,k] * B[k,j] with A[n,d], B[e,m]) makes them equal: merged,
+ * and checked when the function is called.  Whether the subscripts are
+ * generic at all is the lowering's question (tx_lir_from_def_sym). */
+static void unify_expr(bctx *c, const tx_tir_stmt *def, const tx_tir_expr *x, int *isym) {
+    if (!x) return;
+    if (x->kind == TX_TIR_ACCESS && x->var && x->nsubs > 0 && !x->whole) {
+        const binding *b = find(c, x->var);
+        for (int ax = 0; b && ax < x->nsubs && ax < b->type.rank; ax++) {
+            const tx_tir_affine *sub = &x->subs[ax];
+            int sym = canon(c, b->symdim[ax]);
+            if (sym < 0 || sub->nterms != 1 || sub->coef[0] != 1 || sub->c0 != 0) continue;
+            int id = sub->idx[0];
+            if (id < 0 || id >= def->nindices) continue;
+            if (isym[id] >= 0 && canon(c, isym[id]) != sym) uf_union(c, isym[id], sym, x->span);
+            isym[id] = canon(c, sym);
+        }
+    }
+    unify_expr(c, def, x->a, isym);
+    unify_expr(c, def, x->b, isym);
+    unify_expr(c, def, x->c, isym);
+}
+
+static void unify_def(bctx *c, const tx_tir_stmt *def) {
+    int *isym = TX_NEWN(c->a, int, def->nindices + 1);
+    for (int k = 0; k < def->nindices; k++) isym[k] = -1;
+    unify_expr(c, def, def->rhs, isym);
 }
 
 /* A rank-0 value known at build time: constants, sizes, loop variables and
@@ -387,7 +593,7 @@ static bool const_value(const bctx *c, const tx_tir_expr *x, double *out) {
     case TX_TIR_ACCESS: {
         if (x->nsubs) return false;
         const binding *bd = find(c, x->var);
-        if (!bd || c->af->slots[bd->slot].kind != TX_AOT_SIZE) return false;
+        if (!bd || c->af->slots[bd->slot].kind != TX_AOT_SIZE || c->af->slots[bd->slot].runtime) return false;
         *out = c->af->slots[bd->slot].value;
         return true;
     }
@@ -428,7 +634,7 @@ static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan) {
             return false;
         }
         binding copy = *src;
-        bind(c, s->out, copy.slot, &copy.type);
+        bind_sym(c, s->out, copy.slot, &copy.type, copy.symdim);
         return true;
     }
     double cv;
@@ -454,9 +660,18 @@ static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan) {
     local->indices = TX_NEWN(c->a, tx_tir_index, def->nindices + 1);
     if (def->nindices) memcpy(local->indices, def->indices, sizeof(tx_tir_index) * (size_t)def->nindices);
     for (int k = 0; k < local->nindices; k++) local->indices[k].lo = 0, local->indices[k].extent = -1;
-    if (!tx_tir_infer_ranges(local, &lk, c->d)) return false;
+    if (!tx_tir_infer_ranges(local, &lk, c->d)) {
+        tx_diag *last = c->d->head;
+        while (last && last->next) last = last->next;
+        if (c->generic && last && !last->hint)   /* the checker saw REP_SIZE */
+            tx_hint(c->d, last, "sizes not given with --shape are checked as %d; %s", REP_SIZE, c->shape_hint);
+        return false;
+    }
+    if (c->generic) unify_def(c, local);
     tx_type oldt = old ? old->type : (tx_type){ 0 };
     int oldslot = old ? old->slot : -1;
+    int oldsym[TXRT_MAX_RANK];
+    for (int k = 0; k < TXRT_MAX_RANK; k++) oldsym[k] = old ? old->symdim[k] : -1;
     if (old) {
         for (int k = 0; k < local->nout && k < oldt.rank; k++) {
             tx_tir_index *x = &local->indices[local->out_idx[k]];
@@ -508,7 +723,8 @@ static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan) {
     const char *target = old ? "%acc" : s->out;   /* += : the right-hand side goes to a temporary */
     if (!try_gemm(c, local, &ot, target)) {
         const char *why = NULL;
-        tx_lir_func *f = tx_lir_from_def(c->a, local, &ot, &lk, &why);
+        tx_lir_func *f = tx_lir_from_def_sym(c->a, local, &ot, &lk, c->generic ? c->af->nsizes : 0,
+                                             c->af->size_name, &why);
         if (!f) {
             unsupported(c, s->span, why ? why : "this definition cannot be compiled");
             return false;
@@ -522,24 +738,29 @@ static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan) {
             }
             buf[k] = b->slot;
         }
-        buf[0] = dest_slot(c, target, &ot, buf + 1, f->nbufs - 1);
+        buf[0] = dest_slot(c, target, &ot, f->bufs[0].symdim, buf + 1, f->nbufs - 1);
         tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
         st->kernel = f;
         st->buf = buf;
-        bind(c, target, buf[0], &ot);
+        bind_sym(c, target, buf[0], &ot, f->bufs[0].symdim);
     }
     if (old) {
-        int rhs = find(c, target)->slot;
+        const binding *rb = find(c, target);
+        int rhs = rb->slot;
+        if (!same_symshape(c, &oldt, oldsym, rb->type.rank, rb->type.dims, rb->symdim)) {
+            refuse_generic(c, s->span, "'+=' whose right-hand side's sizes are not those of its target");
+            return false;
+        }
         unbind(c, target);
         int reads[2] = { oldslot, rhs };
-        int dst = dest_slot(c, s->out, &oldt, reads, 2);
+        int dst = dest_slot(c, s->out, &oldt, oldsym, reads, 2);
         if (!elementwise(c, s->out, dst, oldslot, rhs)) {
             tx_diag *g = tx_error(c->d, s->span, "cannot add complex values into '%s', which is %s", s->out,
                                   txrt_dtype_name((txrt_dtype)oldt.dtype));
             tx_hint(c->d, g, "make it complex first: %s = cast(%s, \"c128\")", s->out, s->out);
             return false;
         }
-        bind(c, s->out, dst, &oldt);
+        bind_sym(c, s->out, dst, &oldt, oldsym);
     }
     return true;
 }
@@ -619,7 +840,7 @@ static int try_group(bctx *c, tx_tir_stmt **body, int k, int end, int n) {
             t.dtype = (int)B->dtype;
             t.rank = B->rank;
             for (int r = 0; r < B->rank && r < TXRT_MAX_RANK; r++) t.dims[r] = B->shape[r];
-            buf[q] = dest_slot(c, g->buf_var[q], &t, inputs, nin);
+            buf[q] = dest_slot(c, g->buf_var[q], &t, NULL, inputs, nin);
             inputs[nin++] = buf[q];   /* two outputs never share a buffer */
         }
     }
@@ -893,7 +1114,7 @@ static bool do_slice(bctx *c, const tx_tir_stmt *s) {
         dst = X.slot;
     } else {
         int reads[2] = { X.slot, b == TX_B_TAKE ? X.slot : V.slot };
-        dst = dest_slot(c, s->results[0], &rt, reads, 2);
+        dst = dest_slot(c, s->results[0], &rt, NULL, reads, 2);
     }
     if (b != TX_B_TAKE && !inplace) {
         tx_aot_step *cp = add_step(c, TX_AOT_COPY);
@@ -1009,7 +1230,7 @@ static bool do_construct(bctx *c, const tx_tir_stmt *s) {
         return false;
     }
     (void)n;
-    int dst = dest_slot(c, s->results[0], t, NULL, 0);
+    int dst = dest_slot(c, s->results[0], t, NULL, NULL, 0);
     tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
     st->kernel = f;
     st->buf = TX_NEWN(c->a, int, 1);
@@ -1099,7 +1320,7 @@ static bool do_call(bctx *c, const tx_tir_stmt *s) {
             tx_error(c->d, s->span, "'%s' of %s values cannot be compiled", name, txrt_dtype_name(xdt));
             return false;
         }
-        int dst = dest_slot(c, s->results[0], &types[0], &src, 1);
+        int dst = dest_slot(c, s->results[0], &types[0], NULL, &src, 1);
         tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
         st->kernel = f;
         st->buf = TX_NEWN(c->a, int, 2);
@@ -1119,7 +1340,7 @@ static bool do_call(bctx *c, const tx_tir_stmt *s) {
         const binding *x = tensor_arg(c, s, 0);
         if (!x) return false;
         int src = x->slot;
-        int dst = dest_slot(c, s->results[0], &types[0], &src, 1);
+        int dst = dest_slot(c, s->results[0], &types[0], NULL, &src, 1);
         if (!elementwise(c, s->results[0], dst, src, -1)) {
             tx_error(c->d, s->span, "cannot cast complex values to a real dtype");
             return false;
@@ -1161,7 +1382,7 @@ static bool do_call(bctx *c, const tx_tir_stmt *s) {
     }
     for (int k = 0; k < nres; k++) {
         int q = nin + k;
-        tmp.io[q] = dest_slot(c, s->results[k], &types[k], tmp.io, q);
+        tmp.io[q] = dest_slot(c, s->results[k], &types[k], NULL, tmp.io, q);
         tmp.rank[q] = types[k].rank;
         tmp.shape[q] = TX_NEWN(c->a, int64_t, types[k].rank + 1);
         memcpy(tmp.shape[q], types[k].dims, sizeof(int64_t) * (size_t)types[k].rank);
@@ -1215,7 +1436,8 @@ static bool do_stmts(bctx *c, tx_tir_stmt **body, int n) {
         case TX_TIR_DEF: {
             int end = k;
             while (end < n && body[end]->kind == TX_TIR_DEF) end++;
-            int got = try_group(c, body, k, end, n);
+            /* the fuser plans with constant extents: generic defs go statement by statement */
+            int got = c->generic ? 0 : try_group(c, body, k, end, n);
             if (got > 0) {
                 k += got - 1;
                 break;
@@ -1228,9 +1450,24 @@ static bool do_stmts(bctx *c, tx_tir_stmt **body, int n) {
             unsupported(c, s->span, "'return' inside a for loop of a def");
             return false;
         case TX_TIR_CALL:
+            if (c->generic) {   /* builtins and inlined defs are built on constant shapes */
+                const char *nm = s->builtin >= 0 && s->builtin < TX_B__COUNT ? tx_builtins[s->builtin].name
+                               : s->callee ? s->callee : "?";
+                char msg[256];
+                if (s->builtin == TX_B_TAKE || s->builtin == TX_B_PUT || s->builtin == TX_B_PUT_ADD)
+                    snprintf(msg, sizeof msg, "subscripts by positions (X[t, i], X[t, i] = ...)");
+                else
+                    snprintf(msg, sizeof msg, "calling '%s' (calls of builtins and defs need fixed sizes)", nm);
+                refuse_generic(c, s->span, msg);
+                return false;
+            }
             if (!do_call(c, s)) return false;
             break;
         case TX_TIR_FOR:
+            if (c->generic) {
+                refuse_generic(c, s->span, "a 'for' loop (txc build unrolls loops, which needs fixed sizes)");
+                return false;
+            }
             if (!do_for(c, s)) return false;
             break;
         case TX_TIR_PRINT:
@@ -1288,6 +1525,13 @@ static int64_t af_size(const tx_aot_func *af, const char *name) {
     return -1;
 }
 
+/* Is size `name` of a built function a run-time argument? */
+static bool af_runtime(const tx_aot_func *af, const char *name) {
+    for (int k = 0; k < af->nsizes; k++)
+        if (strcmp(af->size_name[k], name) == 0) return af->size_runtime && af->size_runtime[k];
+    return false;
+}
+
 /* Names an exported function cannot take: C and C++ keywords, and what
  * generated code or its runtime call (libm, libc, txrt_). */
 static const char *bad_export(const char *name) {
@@ -1315,6 +1559,20 @@ static const char *bad_export(const char *name) {
     return NULL;
 }
 
+/* The def size id of size name `name` if it is a run-time size, else -1. */
+static int size_sym_of(const tx_tir_func *fn, const tx_aot_func *af, const char *name) {
+    for (int k = 0; k < fn->nsizes; k++)
+        if (strcmp(fn->sizes[k], name) == 0) return af->size_runtime[k] ? k : -1;
+    return -1;
+}
+
+/* Few enough run-time axes for a monomial (tx_lir_mono)? */
+static bool sym_fits(const int *symdim, int rank) {
+    int n = 0;
+    for (int k = 0; k < rank; k++) n += symdim[k] >= 0;
+    return n <= TX_LIR_MAXF;
+}
+
 /* Compile one def into af; false after a diagnostic. */
 static bool build_func(tx_arena *a, const tx_tir_program *prog, const tx_tir_func *fn, const build_opts *o,
                        tx_plan_runtime *planner,
@@ -1334,32 +1592,30 @@ static bool build_func(tx_arena *a, const tx_tir_program *prog, const tx_tir_fun
     }
     af->nparams = fn->nparams;
     af->nresults = fn->nresults;
-    /* sizes */
-    char missing[512] = "", example[512] = "";
-    int nmissing = 0;
+    /* sizes: those --shape gives are specialised, the others are run-time
+     * arguments (size-generic code, checked as REP_SIZE) */
+    char example[512] = "";
+    int nruntime = 0;
     af->nsizes = fn->nsizes;
     af->size_name = TX_NEWN(a, const char *, fn->nsizes + 1);
     af->size_value = TX_NEWN(a, int64_t, fn->nsizes + 1);
+    af->size_runtime = TX_NEWN(a, bool, fn->nsizes + 1);
+    c.uf = TX_NEWN(a, int, fn->nsizes + 1);
     for (int k = 0; k < fn->nsizes; k++) {
         bool found;
         int64_t v = size_value(o, fn->name, fn->sizes[k], &found);
         af->size_name[k] = fn->sizes[k];
-        af->size_value[k] = v;
-        size_t ml = strlen(missing), el = strlen(example);
+        af->size_value[k] = found ? v : REP_SIZE;
+        af->size_runtime[k] = !found;
+        c.uf[k] = k;
         if (!found) {
-            snprintf(missing + ml, sizeof missing - ml, "%s'%s'", nmissing ? ", " : "", fn->sizes[k]);
-            snprintf(example + el, sizeof example - el, "%s%s=...", nmissing ? "," : "", fn->sizes[k]);
-            nmissing++;
+            size_t el = strlen(example);
+            snprintf(example + el, sizeof example - el, "%s%s=...", nruntime ? "," : "", fn->sizes[k]);
+            nruntime++;
         }
     }
-    if (nmissing) {
-        tx_diag *g = tx_error(d, fn->span,
-                              "def '%s' has size%s %s: txc build needs %s at build time (sizes passed at "
-                              "run time are not supported yet)",
-                              fn->name, nmissing == 1 ? "" : "s", missing, nmissing == 1 ? "its value" : "their values");
-        tx_hint(d, g, "pass --shape %s", example);
-        return false;
-    }
+    c.generic = nruntime > 0;
+    c.shape_hint = tx_arena_printf(a, "pass --shape %s to specialise", example);
     for (int k = 0; k < fn->nsizes; k++) {
         if (af->size_value[k] < 0) {
             tx_error(d, fn->span, "size '%s' of '%s' is %lld; sizes cannot be negative", fn->sizes[k], fn->name,
@@ -1367,11 +1623,15 @@ static bool build_func(tx_arena *a, const tx_tir_program *prog, const tx_tir_fun
             return false;
         }
         int s = add_slot(&c, TX_AOT_SIZE, fn->sizes[k], TXRT_F64, 1, k, (double)af->size_value[k]);
+        af->slots[s].runtime = af->size_runtime[k];
         tx_type t;
         memset(&t, 0, sizeof t);
         t.dtype = TXRT_F64;
         bind(&c, fn->sizes[k], s, &t);
     }
+    /* the def size a signature dimension names, if it is a run-time one */
+    int symdim[TXRT_MAX_RANK];
+#define DIM_SYM(p, q) ((p)->dims[q].name ? size_sym_of(fn, af, (p)->dims[q].name) : -1)
     /* parameters */
     for (int k = 0; k < fn->nparams; k++) {
         const tx_tir_param *p = &fn->params[k];
@@ -1382,20 +1642,40 @@ static bool build_func(tx_arena *a, const tx_tir_program *prog, const tx_tir_fun
         for (int q = 0; q < p->ndims; q++) {
             bool found = true;
             t.dims[q] = p->dims[q].name ? size_value(o, fn->name, p->dims[q].name, &found) : p->dims[q].value;
+            symdim[q] = DIM_SYM(p, q);
+            if (symdim[q] >= 0) t.dims[q] = REP_SIZE;
         }
-        int s = add_slot(&c, TX_AOT_INPUT, p->name, (txrt_dtype)t.dtype, type_size(&t), k, 0);
-        bind(&c, p->name, s, &t);
+        tx_lir_mono m;
+        int64_t n = sym_count(&c, &t, symdim, &m);
+        if (has_sym(symdim, t.rank) && !sym_fits(symdim, t.rank)) {
+            tx_diag *g = tx_error(d, p->span, "'%s' has more than %d axes of run-time size", p->name, TX_LIR_MAXF);
+            tx_hint(d, g, "%s", c.shape_hint);
+            return false;
+        }
+        int s = add_slot(&c, TX_AOT_INPUT, p->name, (txrt_dtype)t.dtype, n, k, 0);
+        af->slots[s].size_sym = m;
+        bind_sym(&c, p->name, s, &t, symdim);
     }
     c.out_slot = TX_NEWN(a, int, fn->nresults + 1);
     c.rdims = tx_arena_alloc(a, sizeof *c.rdims * (size_t)(fn->nresults + 1));
+    if (c.generic) c.rsym = tx_arena_alloc(a, sizeof *c.rsym * (size_t)(fn->nresults + 1));
     for (int r = 0; r < fn->nresults; r++) {
         c.out_slot[r] = -1;
         const tx_tir_param *p = &fn->results[r];
         for (int q = 0; q < p->ndims; q++) {
             bool found = true;
             c.rdims[r][q] = p->dims[q].name ? size_value(o, fn->name, p->dims[q].name, &found) : p->dims[q].value;
+            int sy = DIM_SYM(p, q);
+            if (c.rsym) c.rsym[r][q] = sy;
+            if (sy >= 0) c.rdims[r][q] = REP_SIZE;
+        }
+        if (c.rsym && !sym_fits(c.rsym[r], p->ndims)) {
+            tx_diag *g = tx_error(d, p->span, "'%s' has more than %d axes of run-time size", p->name, TX_LIR_MAXF);
+            tx_hint(d, g, "%s", c.shape_hint);
+            return false;
         }
     }
+#undef DIM_SYM
     if (!do_stmts(&c, fn->body, fn->nbody)) return false;
     /* results into the caller's buffers */
     for (int r = 0; r < fn->nresults; r++) {
@@ -1404,6 +1684,23 @@ static bool build_func(tx_arena *a, const tx_tir_program *prog, const tx_tir_fun
         if (!b) {
             tx_error(d, p->span, "'%s' did not assign its result '%s'", fn->name, p->name);
             return false;
+        }
+        if (c.generic && same_shape(&b->type, p->ndims, c.rdims[r]) &&
+            !same_symshape(&c, &b->type, b->symdim, p->ndims, c.rdims[r], c.rsym[r])) {
+            /* the body gives the result other size names: they must be equal, or it is refused */
+            for (int q = 0; q < p->ndims; q++) {
+                int x = canon(&c, b->symdim[q]), y = canon(&c, c.rsym[r][q]);
+                if (x == y) continue;
+                if (x < 0 || y < 0) {
+                    char msg[256];
+                    snprintf(msg, sizeof msg, "result '%s' has axis %d of %s size in the body but %s in the signature",
+                             p->name, q, x < 0 ? "constant" : "run-time", y < 0 ? "constant" : "run-time");
+                    refuse_generic(&c, p->span, msg);
+                    return false;
+                }
+                uf_union(&c, x, y, p->span);
+            }
+            b = find(&c, p->name);
         }
         if (!same_shape(&b->type, p->ndims, c.rdims[r])) {
             char sa[256], sb[256];
@@ -1467,7 +1764,7 @@ static void dims_text(FILE *h, const tx_tir_param *p, const tx_aot_func *af, boo
     for (int k = 0; k < p->ndims; k++) {
         if (k) fputc(',', h);
         if (!p->dims[k].name) fprintf(h, "%lld", p->dims[k].value);
-        else if (values) fprintf(h, "%lld", (long long)af_size(af, p->dims[k].name));
+        else if (values && !af_runtime(af, p->dims[k].name)) fprintf(h, "%lld", (long long)af_size(af, p->dims[k].name));
         else fputs(p->dims[k].name, h);
     }
     fputc(']', h);
@@ -1542,11 +1839,25 @@ static bool write_header(const char *path, const char *txfile, tx_arena *a, tx_t
         }
         if (fn->nresults != 1) fputc(')', h);
         fputc('\n', h);
-        if (af->nsizes) {
+        int nfixed = 0, nrt = 0;
+        for (int k = 0; k < af->nsizes; k++) af->size_runtime[k] ? nrt++ : nfixed++;
+        if (nfixed) {
             fputs(" *   built for ", h);
-            for (int k = 0; k < af->nsizes; k++)
-                fprintf(h, "%s%s=%lld", k ? ", " : "", af->size_name[k], (long long)af->size_value[k]);
+            for (int k = 0, n = 0; k < af->nsizes; k++)
+                if (!af->size_runtime[k])
+                    fprintf(h, "%s%s=%lld", n++ ? ", " : "", af->size_name[k], (long long)af->size_value[k]);
             fputs(" (txc build --shape); other sizes return non-zero\n", h);
+        }
+        if (nrt) {
+            fputs(" *   run-time size", h);
+            fputs(nrt > 1 ? "s " : " ", h);
+            for (int k = 0, n = 0; k < af->nsizes; k++)
+                if (af->size_runtime[k]) fprintf(h, "%s%s", n++ ? ", " : "", af->size_name[k]);
+            fputs(": any value >= 1", h);
+            for (int q = 0; q < af->nequal; q++)
+                fprintf(h, "%s%s == %s", q ? ", " : "; the def needs ", af->size_name[af->equal[q][1]],
+                        af->size_name[af->equal[q][0]]);
+            fputs("\n", h);
         }
         for (int pass = 0; pass < 2; pass++) {
             int np = pass ? fn->nresults : fn->nparams;

@@ -165,16 +165,28 @@ tx_lir_stmt *tx_lir_store(tx_lir_func *f, tx_lir_block *b, int buf, tx_lir_affin
 
 tx_lir_affine tx_lir_affine_make(tx_lir_func *f, int nterms, const int *var,
                                  const int64_t *coef, int64_t c0) {
-    tx_lir_affine r = { 0, NULL, NULL, c0 };
+    return tx_lir_affine_make_sym(f, nterms, var, coef, NULL, c0);
+}
+
+static const tx_lir_mono no_mono;
+
+tx_lir_affine tx_lir_affine_make_sym(tx_lir_func *f, int nterms, const int *var, const int64_t *coef,
+                                     const tx_lir_mono *sym, int64_t c0) {
+    tx_lir_affine r = { 0, NULL, NULL, NULL, c0 };
     if (nterms <= 0) return r;
+    bool any = false;
+    for (int k = 0; sym && k < nterms; k++) any |= sym[k].n > 0;
     r.var = TX_NEWN(f->arena, int, nterms);
     r.coef = TX_NEWN(f->arena, int64_t, nterms);
+    if (any) r.sym = TX_NEWN(f->arena, tx_lir_mono, nterms);
     for (int k = 0; k < nterms; k++) {
+        const tx_lir_mono *m = any ? &sym[k] : &no_mono;
         int j = 0;
-        while (j < r.nterms && r.var[j] != var[k]) j++;
+        while (j < r.nterms && !(r.var[j] == var[k] && (!any || tx_lir_mono_eq(&r.sym[j], m)))) j++;
         if (j == r.nterms) {
             r.var[j] = var[k];
             r.coef[j] = 0;
+            if (any) r.sym[j] = *m;
             r.nterms++;
         }
         /* merged terms (X[i,i]) add strides, far below 2^63; computed unsigned so
@@ -186,10 +198,83 @@ tx_lir_affine tx_lir_affine_make(tx_lir_func *f, int nterms, const int *var,
         if (r.coef[k] != 0) {
             r.var[n] = r.var[k];
             r.coef[n] = r.coef[k];
+            if (any) r.sym[n] = r.sym[k];
             n++;
         }
     r.nterms = n;
     return r;
+}
+
+/* ---- symbolic sizes ------------------------------------------------------- */
+
+void tx_lir_set_syms(tx_lir_func *f, int nsyms, const char *const *names) {
+    f->nsyms = nsyms;
+    f->sym_names = TX_NEWN(f->arena, const char *, nsyms > 0 ? nsyms : 1);
+    for (int k = 0; k < nsyms; k++) f->sym_names[k] = tx_arena_strdup(f->arena, names[k]);
+}
+
+tx_lir_mono tx_lir_mono_mul(tx_lir_mono a, tx_lir_mono b) {
+    tx_lir_mono r = a;
+    for (int k = 0; k < b.n && r.n < TX_LIR_MAXF; k++) {   /* insertion keeps f sorted */
+        int q = r.n++;
+        while (q > 0 && r.f[q - 1] > b.f[k]) r.f[q] = r.f[q - 1], q--;
+        r.f[q] = b.f[k];
+    }
+    return r;
+}
+
+bool tx_lir_mono_eq(const tx_lir_mono *a, const tx_lir_mono *b) {
+    if (a->n != b->n) return false;
+    for (int k = 0; k < a->n; k++)
+        if (a->f[k] != b->f[k]) return false;
+    return true;
+}
+
+bool tx_lir_mono_value(const tx_lir_mono *m, const int64_t *symval, int64_t *out) {
+    int64_t v = 1;
+    for (int k = 0; k < m->n; k++)
+        if (__builtin_mul_overflow(v, symval[m->f[k]], &v)) return false;
+    *out = v;
+    return true;
+}
+
+int tx_lir_add_symbuf(tx_lir_func *f, const char *name, txrt_dtype dt, int rank, const int64_t *shape,
+                      const int *symdim, bool output) {
+    int nsym = 0;
+    for (int k = 0; symdim && k < rank; k++) nsym += symdim[k] >= 0;
+    if (nsym > TX_LIR_MAXF) return -1;   /* more symbolic axes than a monomial holds */
+    int id = tx_lir_add_buf(f, name, dt, rank, shape, output);
+    if (nsym == 0) return id;
+    tx_lir_buf *b = &f->bufs[id];
+    b->symdim = TX_NEWN(f->arena, int, rank);
+    /* the constant part of the size and strides: product of the constant axes */
+    int64_t size = 1;
+    for (int k = rank - 1; k >= 0; k--) {
+        b->symdim[k] = symdim[k];
+        if (symdim[k] >= 0) {
+            b->size_sym = tx_lir_mono_mul(b->size_sym, (tx_lir_mono){ 1, { (int8_t)symdim[k] } });
+        } else {
+            size = (int64_t)((uint64_t)size * (uint64_t)shape[k]);
+        }
+    }
+    b->size = size;
+    return id;
+}
+
+void tx_lir_buf_stride(const tx_lir_buf *b, int ax, int64_t *c, tx_lir_mono *m) {
+    if (!b->symdim) {
+        *c = b->strides[ax];
+        *m = no_mono;
+        return;
+    }
+    int64_t s = 1;
+    tx_lir_mono r = no_mono;
+    for (int k = b->rank - 1; k > ax; k--) {
+        if (b->symdim[k] >= 0) r = tx_lir_mono_mul(r, (tx_lir_mono){ 1, { (int8_t)b->symdim[k] } });
+        else s = (int64_t)((uint64_t)s * (uint64_t)b->shape[k]);
+    }
+    *c = s;
+    *m = r;
 }
 
 /* ---- expressions --------------------------------------------------------- */
@@ -332,8 +417,21 @@ typedef struct vstate {
     bool *inscope;
     bool *inited;
     int empty;            /* enclosing loops with no iterations */
+    const int64_t *symval; /* sample values of the run-time sizes (size-generic kernels) */
     const char *why;
 } vstate;
+
+static bool vfail(vstate *v, const char *msg);
+
+/* c times the monomial m at the sample sizes; false on overflow. */
+static bool sym_times(vstate *v, int64_t c, const tx_lir_mono *m, int64_t *out) {
+    int64_t p;
+    if (!m || m->n == 0) return *out = c, true;
+    for (int k = 0; k < m->n; k++)
+        if (m->f[k] < 0 || m->f[k] >= v->f->nsyms) return vfail(v, "an unknown size symbol");
+    if (!tx_lir_mono_value(m, v->symval, &p) || __builtin_mul_overflow(c, p, out)) return vfail(v, "size overflows");
+    return true;
+}
 
 static bool vfail(vstate *v, const char *msg) {
     if (!v->why) v->why = msg;
@@ -345,11 +443,17 @@ static bool affine_range(vstate *v, const tx_lir_affine *o, int64_t *mn, int64_t
     int64_t lo = o->c0, hi = o->c0;
     for (int k = 0; k < o->nterms; k++) {
         int x = o->var[k];
-        if (x < 0 || x >= v->f->nvars || !v->inscope[x])
+        int64_t coef, xlo = 1, xhi = 1;   /* var -1: a run-time constant term */
+        if (!sym_times(v, o->coef[k], o->sym ? &o->sym[k] : NULL, &coef)) return false;
+        if (x == -1 && o->sym && o->sym[k].n > 0) {
+        } else if (x < 0 || x >= v->f->nvars || !v->inscope[x]) {
             return vfail(v, tx_arena_printf(v->f->arena, "variable %d used outside its loop", x));
+        } else {
+            xlo = v->lo[x], xhi = v->hi[x];
+        }
         int64_t a, b;
-        if (__builtin_mul_overflow(o->coef[k], v->lo[x], &a) ||
-            __builtin_mul_overflow(o->coef[k], v->hi[x], &b))
+        if (__builtin_mul_overflow(coef, xlo, &a) ||
+            __builtin_mul_overflow(coef, xhi, &b))
             return vfail(v, "offset overflows");
         if (a > b) { int64_t t = a; a = b; b = t; }
         if (__builtin_add_overflow(lo, a, &lo) || __builtin_add_overflow(hi, b, &hi))
@@ -366,10 +470,12 @@ static bool check_access(vstate *v, int buf, const tx_lir_affine *off) {
     if (!affine_range(v, off, &mn, &mx)) return false;
     if (v->empty) return true;    /* never executed */
     const tx_lir_buf *b = &v->f->bufs[buf];
-    if (mn < 0 || mx >= b->size)
+    int64_t size;
+    if (!sym_times(v, b->size, &b->size_sym, &size)) return false;
+    if (mn < 0 || mx >= size)
         return vfail(v, tx_arena_printf(v->f->arena,
                                         "access to %s at offsets %lld..%lld outside its %lld elements",
-                                        b->name, (long long)mn, (long long)mx, (long long)b->size));
+                                        b->name, (long long)mn, (long long)mx, (long long)size));
     return true;
 }
 
@@ -414,12 +520,16 @@ static bool verify_block(vstate *v, const tx_lir_block *b) {
             if (x < 0 || x >= v->f->nvars) return vfail(v, "loop over an unknown variable");
             if (v->inscope[x]) return vfail(v, "loop variable rebound inside its own loop");
             if (s->extent < 0) return vfail(v, "loop with a negative extent");
+            int64_t ext;
+            if (!sym_times(v, s->extent, &s->sym_extent, &ext)) return false;
+            if (s->sym_extent.n > 0 && (s->parallel || s->private_bufs))
+                return vfail(v, "a loop of run-time extent marked parallel");
             v->inscope[x] = true;
             v->lo[x] = s->lo;
-            v->hi[x] = s->lo + (s->extent > 0 ? s->extent - 1 : 0);
-            if (s->extent == 0) v->empty++;
+            v->hi[x] = s->lo + (ext > 0 ? ext - 1 : 0);
+            if (ext == 0) v->empty++;
             bool ok = verify_block(v, &s->body);
-            if (s->extent == 0) v->empty--;
+            if (ext == 0) v->empty--;
             v->inscope[x] = false;
             if (!ok) return false;
             break;
@@ -455,7 +565,22 @@ bool tx_lir_verify(const tx_lir_func *f, const char **why) {
     v.inited = calloc((size_t)na, sizeof(bool));
     bool ok = v.lo && v.hi && v.inscope && v.inited;
     if (!ok) v.why = "out of memory";
-    else ok = verify_block(&v, &f->body);
+    else if (f->nsyms == 0) ok = verify_block(&v, &f->body);
+    else {
+        /* sample sizes: all 1, distinct small primes, all equal, zero-free */
+        int64_t *sv = calloc((size_t)f->nsyms, sizeof *sv);
+        static const int64_t primes[] = { 3, 5, 7, 11, 13, 17, 19, 23 };
+        for (int round = 0; ok && round < 3; round++) {
+            if (!sv) { ok = false, v.why = "out of memory"; break; }
+            for (int k = 0; k < f->nsyms; k++)
+                sv[k] = round == 0 ? 1 : round == 1 ? primes[k % 8] + 24 * (k / 8) : 6;
+            for (int k = 0; k < f->nvars; k++) v.inscope[k] = false;
+            for (int k = 0; k < f->naccs; k++) v.inited[k] = false;
+            v.symval = sv;
+            ok = verify_block(&v, &f->body);
+        }
+        free(sv);
+    }
     free(v.lo);
     free(v.hi);
     free(v.inscope);
@@ -471,6 +596,7 @@ typedef struct lower {
     const tx_tir_stmt *def;
     const tx_lookup *lk;
     bool *inscope;        /* per TIR index id (= LIR variable id) */
+    int *isym;            /* per TIR index id: the run-time size it ranges over, or -1 */
     const char *why;
 } lower;
 
@@ -499,7 +625,9 @@ static int buf_of(lower *L, const char *name) {
             lfail(L, tx_arena_printf(L->f->arena, "the shape of %s is unknown", name));
             return -1;
         }
-    return tx_lir_add_buf(L->f, name, (txrt_dtype)t->dtype, t->rank, t->dims, false);
+    int b = tx_lir_add_symbuf(L->f, name, (txrt_dtype)t->dtype, t->rank, t->dims, vi.symdim, false);
+    if (b < 0) lfail(L, tx_arena_printf(L->f->arena, "%s has more than %d axes of run-time size", name, TX_LIR_MAXF));
+    return b;
 }
 
 static bool var_ok(lower *L, int id) {
@@ -531,45 +659,112 @@ static tx_lir_expr *lower_access(lower *L, const tx_tir_expr *e) {
         return lfail(L, tx_arena_printf(L->f->arena, "%s has rank %d but %d subscripts",
                                         B->name, B->rank, e->nsubs));
     int nt = 0;
-    for (int ax = 0; ax < e->nsubs; ax++) nt += e->subs[ax].nterms;
+    for (int ax = 0; ax < e->nsubs; ax++) nt += e->subs[ax].nterms + 1;
     int *vars = TX_NEWN(L->f->arena, int, nt > 0 ? nt : 1);
     int64_t *coefs = TX_NEWN(L->f->arena, int64_t, nt > 0 ? nt : 1);
+    tx_lir_mono *monos = TX_NEWN(L->f->arena, tx_lir_mono, nt > 0 ? nt : 1);
     int64_t c0 = 0;
     nt = 0;
     for (int ax = 0; ax < e->nsubs; ax++) {
         const tx_tir_affine *s = &e->subs[ax];
-        int64_t dim = B->shape[ax], k0 = s->c0;
-        if (s->nterms == 0 && k0 < 0) k0 += dim; /* A[-1] counts from the end */
-        /* this axis's subscript range must lie inside [0, dim) */
-        int64_t lo = k0, hi = k0;
-        bool empty = false;
-        for (int t = 0; t < s->nterms; t++) {
-            int id = s->idx[t];
-            if (!var_ok(L, id)) return NULL;
-            const tx_tir_index *ix = &L->def->indices[id];
-            if (ix->extent <= 0) { empty = true; continue; }
-            int64_t a, z;
-            if (__builtin_mul_overflow(s->coef[t], ix->lo, &a) ||
-                __builtin_mul_overflow(s->coef[t], ix->lo + ix->extent - 1, &z) ||
-                __builtin_add_overflow(lo, a < z ? a : z, &lo) || __builtin_add_overflow(hi, a < z ? z : a, &hi))
-                return lfail(L, "subscript arithmetic overflows 64 bits");
+        int64_t dim = B->shape[ax], k0 = s->c0, stride;
+        tx_lir_mono smono;
+        tx_lir_buf_stride(B, ax, &stride, &smono);
+        bool symaxis = B->symdim && B->symdim[ax] >= 0;
+        if (symaxis) {
+            /* a plain index over the same run-time size (checked by sym_prepass):
+             * in bounds for every size, nothing to check here */
+        } else {
+            if (s->nterms == 0 && k0 < 0) k0 += dim; /* A[-1] counts from the end */
+            /* this axis's subscript range must lie inside [0, dim) */
+            int64_t lo = k0, hi = k0;
+            bool empty = false;
+            for (int t = 0; t < s->nterms; t++) {
+                int id = s->idx[t];
+                if (!var_ok(L, id)) return NULL;
+                const tx_tir_index *ix = &L->def->indices[id];
+                if (ix->extent <= 0) { empty = true; continue; }
+                int64_t a, z;
+                if (__builtin_mul_overflow(s->coef[t], ix->lo, &a) ||
+                    __builtin_mul_overflow(s->coef[t], ix->lo + ix->extent - 1, &z) ||
+                    __builtin_add_overflow(lo, a < z ? a : z, &lo) || __builtin_add_overflow(hi, a < z ? z : a, &hi))
+                    return lfail(L, "subscript arithmetic overflows 64 bits");
+            }
+            if (!empty && (lo < 0 || hi >= dim))
+                return lfail(L, tx_arena_printf(L->f->arena,
+                                                "subscript %d of %s ranges over %lld..%lld outside 0..%lld",
+                                                ax, B->name, (long long)lo, (long long)hi,
+                                                (long long)dim - 1));
         }
-        if (!empty && (lo < 0 || hi >= dim))
-            return lfail(L, tx_arena_printf(L->f->arena,
-                                            "subscript %d of %s ranges over %lld..%lld outside 0..%lld",
-                                            ax, B->name, (long long)lo, (long long)hi,
-                                            (long long)dim - 1));
         for (int t = 0; t < s->nterms; t++) {
+            if (!var_ok(L, s->idx[t])) return NULL;
             vars[nt] = s->idx[t];
-            if (__builtin_mul_overflow(s->coef[t], B->strides[ax], &coefs[nt]))
+            monos[nt] = smono;
+            if (__builtin_mul_overflow(s->coef[t], stride, &coefs[nt]))
                 return lfail(L, "subscript arithmetic overflows 64 bits");
             nt++;
         }
         int64_t k0s;
-        if (__builtin_mul_overflow(k0, B->strides[ax], &k0s) || __builtin_add_overflow(c0, k0s, &c0))
+        if (__builtin_mul_overflow(k0, stride, &k0s)) return lfail(L, "subscript arithmetic overflows 64 bits");
+        if (smono.n > 0) {   /* k0 times a run-time stride: a term without a variable */
+            if (k0s != 0) vars[nt] = -1, coefs[nt] = k0s, monos[nt] = smono, nt++;
+        } else if (__builtin_add_overflow(c0, k0s, &c0)) {
             return lfail(L, "subscript arithmetic overflows 64 bits");
+        }
     }
-    return widen(L->f, tx_lir_load(L->f, b, tx_lir_affine_make(L->f, nt, vars, coefs, c0)));
+    return widen(L->f, tx_lir_load(L->f, b, tx_lir_affine_make_sym(L->f, nt, vars, coefs, monos, c0)));
+}
+
+/* Size-generic lowering (tensors whose lookup gives symdim): which run-time
+ * size each index ranges over.  Only what is in bounds for every size is
+ * accepted: on an axis of run-time size n the subscript must be a plain
+ * index (no offset, no stride, no constant), that index then ranges over
+ * exactly n (an index cannot stand for two different sizes -- the caller
+ * unifies sizes that must be equal first), and it may not also subscript
+ * an axis of constant extent.  Returns false with L->why otherwise. */
+static bool sym_prepass(lower *L, const tx_tir_expr *e, bool *on_const) {
+    if (!e) return true;
+    if (e->kind == TX_TIR_ACCESS && e->var && e->nsubs > 0 && !e->whole) {
+        tx_varinfo vi;
+        memset(&vi, 0, sizeof vi);
+        if (L->lk && L->lk->get && L->lk->get(L->lk->self, e->var, &vi) && vi.type.rank == e->nsubs) {
+            for (int ax = 0; ax < e->nsubs; ax++) {
+                const tx_tir_affine *s = &e->subs[ax];
+                int sym = vi.symdim ? vi.symdim[ax] : -1;
+                if (sym < 0) {
+                    for (int t = 0; t < s->nterms; t++)
+                        if (s->idx[t] >= 0 && s->idx[t] < L->def->nindices) on_const[s->idx[t]] = true;
+                    continue;
+                }
+                const char *sn = sym < L->f->nsyms ? L->f->sym_names[sym] : "?";
+                if (s->nterms != 1 || s->coef[0] != 1 || s->c0 != 0 || s->idx[0] < 0 ||
+                    s->idx[0] >= L->def->nindices) {
+                    L->why = tx_arena_printf(L->f->arena,
+                                             "subscript %d of %s is not a plain index, but the axis has the "
+                                             "run-time size '%s' (only X[i, j] subscripts are generic)",
+                                             ax, e->var, sn);
+                    return false;
+                }
+                int id = s->idx[0];
+                if (L->isym[id] >= 0 && L->isym[id] != sym) {
+                    L->why = tx_arena_printf(L->f->arena, "index %s ranges over both '%s' and '%s'",
+                                             L->def->indices[id].name, L->f->sym_names[L->isym[id]], sn);
+                    return false;
+                }
+                L->isym[id] = sym;
+            }
+        }
+    }
+    return sym_prepass(L, e->a, on_const) && sym_prepass(L, e->b, on_const) && sym_prepass(L, e->c, on_const);
+}
+
+/* A loop over TIR index id (run-time extent when the index has a size). */
+static tx_lir_stmt *index_loop(lower *L, tx_lir_block *blk, int id) {
+    const tx_tir_index *ix = &L->def->indices[id];
+    if (L->isym[id] < 0) return tx_lir_loop(L->f, blk, id, ix->lo, ix->extent);
+    tx_lir_stmt *s = tx_lir_loop(L->f, blk, id, 0, 1);
+    s->sym_extent = (tx_lir_mono){ 1, { (int8_t)L->isym[id] } };
+    return s;
 }
 
 static tx_lir_expr *lower_expr(lower *L, const tx_tir_expr *e, tx_lir_block *blk);
@@ -586,7 +781,7 @@ static tx_lir_expr *lower_reduce(lower *L, const tx_tir_expr *e, tx_lir_block *b
         const tx_tir_index *ix = &L->def->indices[id];
         if (ix->extent < 0)
             return lfail(L, tx_arena_printf(f->arena, "the range of index %s is unknown", ix->name));
-        cur = &tx_lir_loop(f, cur, id, ix->lo, ix->extent)->body;
+        cur = &index_loop(L, cur, id)->body;
         L->inscope[id] = true;
     }
     tx_lir_expr *v = lower_expr(L, e->a, cur);
@@ -640,6 +835,11 @@ static tx_lir_expr *lower_expr(lower *L, const tx_tir_expr *e, tx_lir_block *blk
 
 tx_lir_func *tx_lir_from_def(tx_arena *a, const tx_tir_stmt *def, const tx_type *out,
                              const tx_lookup *lk, const char **why) {
+    return tx_lir_from_def_sym(a, def, out, lk, 0, NULL, why);
+}
+
+tx_lir_func *tx_lir_from_def_sym(tx_arena *a, const tx_tir_stmt *def, const tx_type *out, const tx_lookup *lk,
+                                 int nsyms, const char *const *sym_names, const char **why) {
     const char *dummy;
     if (!why) why = &dummy;
     *why = NULL;
@@ -650,12 +850,38 @@ tx_lir_func *tx_lir_from_def(tx_arena *a, const tx_tir_stmt *def, const tx_type 
     tx_lir_func *f = tx_lir_func_new(a, def->out);
     lower L = { .f = f, .def = def, .lk = lk };
     L.inscope = TX_NEWN(a, bool, def->nindices > 0 ? def->nindices : 1);
+    L.isym = TX_NEWN(a, int, def->nindices > 0 ? def->nindices : 1);
+    for (int k = 0; k < def->nindices; k++) L.isym[k] = -1;
     /* LIR variable k is TIR index k */
     for (int k = 0; k < def->nindices; k++) tx_lir_add_var(f, def->indices[k].name);
-    tx_lir_add_buf(f, def->out, (txrt_dtype)out->dtype, out->rank, out->dims, true);
+    if (nsyms > 0) {
+        tx_lir_set_syms(f, nsyms, sym_names);
+        bool *on_const = TX_NEWN(a, bool, def->nindices > 0 ? def->nindices : 1);
+        if (!sym_prepass(&L, def->rhs, on_const)) return *why = L.why, NULL;
+        for (int k = 0; k < def->nindices; k++) {
+            if (L.isym[k] < 0) continue;
+            if (on_const[k])
+                return *why = tx_arena_printf(a, "index %s ranges over the run-time size '%s' but also subscripts "
+                                              "an axis of constant extent", def->indices[k].name,
+                                              sym_names[L.isym[k]]), NULL;
+            if (def->indices[k].lo != 0)
+                return *why = tx_arena_printf(a, "index %s does not start at 0", def->indices[k].name), NULL;
+        }
+    }
+    int osym[TXRT_MAX_RANK];
+    for (int k = 0; k < def->nout && k < TXRT_MAX_RANK; k++) {
+        int id = def->out_idx[k];
+        osym[k] = id >= 0 && id < def->nindices ? L.isym[id] : -1;
+    }
+    if (tx_lir_add_symbuf(f, def->out, (txrt_dtype)out->dtype, out->rank, out->dims, osym, true) < 0)
+        return *why = "the output has too many axes of run-time size", NULL;
 
     tx_lir_block *cur = &f->body;
-    int64_t *coef = TX_NEWN(a, int64_t, def->nout > 0 ? def->nout : 1);
+    int n = def->nout;
+    int *vars = TX_NEWN(a, int, 2 * n + 1);
+    int64_t *coef = TX_NEWN(a, int64_t, 2 * n + 1);
+    tx_lir_mono *monos = TX_NEWN(a, tx_lir_mono, 2 * n + 1);
+    int nt = 0;
     int64_t c0 = 0;
     for (int k = 0; k < def->nout; k++) {
         int id = def->out_idx[k];
@@ -668,14 +894,20 @@ tx_lir_func *tx_lir_from_def(tx_arena *a, const tx_tir_stmt *def, const tx_type 
             return *why = tx_arena_printf(a, "index %s has %lld values but the output axis %lld",
                                           ix->name, (long long)ix->extent, (long long)out->dims[k]),
                    NULL;
-        cur = &tx_lir_loop(f, cur, id, ix->lo, ix->extent)->body;
+        cur = &index_loop(&L, cur, id)->body;
         L.inscope[id] = true;
-        coef[k] = f->bufs[0].strides[k];
-        c0 -= coef[k] * ix->lo;
+        int64_t st;
+        tx_lir_mono sm;
+        tx_lir_buf_stride(&f->bufs[0], k, &st, &sm);
+        vars[nt] = id, coef[nt] = st, monos[nt] = sm, nt++;
+        if (ix->lo != 0) {
+            if (sm.n > 0) vars[nt] = -1, coef[nt] = -st * ix->lo, monos[nt] = sm, nt++;
+            else c0 -= st * ix->lo;
+        }
     }
     tx_lir_expr *v = lower_expr(&L, def->rhs, cur);
     if (!v) return *why = L.why, NULL;
-    if (!tx_lir_store(f, cur, 0, tx_lir_affine_make(f, def->nout, def->out_idx, coef, c0), v))
+    if (!tx_lir_store(f, cur, 0, tx_lir_affine_make_sym(f, nt, vars, coef, monos, c0), v))
         return *why = tx_arena_printf(a, "a %s value cannot be stored in a %s output",
                                       tx_lir_dtype_name(v->dtype), tx_lir_dtype_name(out->dtype)),
                NULL;

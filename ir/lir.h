@@ -47,11 +47,25 @@
 #include "ir/tir.h"
 #include "txrt.h"
 
-/* An element offset: c0 + sum_k coef[k] * value(var[k]). */
+/* Symbolic sizes (size-generic AOT code, docs/AOT.md).  A kernel built
+ * without concrete sizes has nsyms run-time int64 values S[0..nsyms) -- the
+ * def's size arguments -- passed by its caller after the buffers.  A
+ * monomial is a product of them, S[f[0]] * ... * S[f[n-1]] (n = 0: 1): a
+ * stride or a buffer size is a constant times a monomial.  JIT kernels have
+ * nsyms = 0 and every monomial empty, and nothing below changes for them. */
+#define TX_LIR_MAXF 8
+typedef struct tx_lir_mono {
+    int n;
+    int8_t f[TX_LIR_MAXF];     /* symbol ids, sorted */
+} tx_lir_mono;
+
+/* An element offset: c0 + sum_k coef[k] * value(var[k]) [* mono(sym[k])]. */
 typedef struct tx_lir_affine {
     int nterms;
-    int *var;        /* loop variable ids */
+    int *var;        /* loop variable ids; -1 (only in a term with a symbolic
+                        factor): no variable, the term is a run-time constant */
     int64_t *coef;   /* non-zero, already scaled by strides */
+    tx_lir_mono *sym;  /* NULL, or per term the symbolic factor of its stride */
     int64_t c0;
 } tx_lir_affine;
 
@@ -100,6 +114,8 @@ struct tx_lir_stmt {
     tx_lir_stmt_kind kind;
     int var;                    /* LOOP: the variable it binds */
     int64_t lo, extent;         /* LOOP: values lo .. lo+extent-1 */
+    tx_lir_mono sym_extent;     /* LOOP: non-empty: the extent is extent * this
+                                   product of run-time sizes (may be 0 at run time) */
     tx_lir_block body;          /* LOOP */
     bool parallel;              /* LOOP: its iterations may run on different threads
                                    (set by tx_lir_sched; printed "parallel for") */
@@ -118,6 +134,11 @@ typedef struct tx_lir_buf {
     int rank;
     int64_t *shape, *strides;   /* strides in elements */
     int64_t size;               /* number of elements */
+    int *symdim;                /* NULL, or per axis: the run-time size (symbol id)
+                                   that is the axis's extent, or -1 for shape[k];
+                                   strides and size then carry symbolic factors
+                                   (tx_lir_buf_stride, size_sym) */
+    tx_lir_mono size_sym;       /* symbolic factor of size */
     bool output;                /* written by the kernel (buffer 0 today) */
     bool scratch;               /* nobody reads it after the kernel (a fused group's
                                    row storage); printed "scratch" */
@@ -146,6 +167,8 @@ typedef struct tx_lir_func {
     tx_lir_acc *accs;
     int naccs, capaccs;
     tx_lir_block body;
+    int nsyms;                  /* run-time sizes (0: everything is constant) */
+    const char **sym_names;     /* their names, for printing */
     tx_arena *arena;            /* where its nodes live */
 } tx_lir_func;
 
@@ -155,6 +178,20 @@ tx_lir_func *tx_lir_func_new(tx_arena *a, const char *name);
 /* Add a buffer with row-major strides; returns its id. */
 int tx_lir_add_buf(tx_lir_func *f, const char *name, txrt_dtype dt, int rank,
                    const int64_t *shape, bool output);
+/* Make f size-generic over nsyms run-time sizes named names[k]. */
+void tx_lir_set_syms(tx_lir_func *f, int nsyms, const char *const *names);
+/* Add a buffer whose axis k has run-time extent S[symdim[k]] where
+ * symdim[k] >= 0 (shape[k] is then only a representative value). */
+int tx_lir_add_symbuf(tx_lir_func *f, const char *name, txrt_dtype dt, int rank, const int64_t *shape,
+                      const int *symdim, bool output);
+/* The stride of axis ax of b: *c times the monomial *m. */
+void tx_lir_buf_stride(const tx_lir_buf *b, int ax, int64_t *c, tx_lir_mono *m);
+/* Monomials: product, equality, value for given symbol values (false on overflow). */
+tx_lir_mono tx_lir_mono_mul(tx_lir_mono a, tx_lir_mono b);
+bool tx_lir_mono_eq(const tx_lir_mono *a, const tx_lir_mono *b);
+bool tx_lir_mono_value(const tx_lir_mono *m, const int64_t *symval, int64_t *out);
+/* Does f use run-time sizes anywhere? */
+static inline bool tx_lir_is_generic(const tx_lir_func *f) { return f->nsyms > 0; }
 /* Add a loop variable (the name is made unique: "j", "j.1", ...). */
 int tx_lir_add_var(tx_lir_func *f, const char *name);
 int tx_lir_add_acc(tx_lir_func *f, tx_redop op, txrt_dtype dt);
@@ -190,6 +227,11 @@ tx_lir_expr *tx_lir_cast(tx_lir_func *f, tx_lir_expr *a, txrt_dtype dt);
 tx_lir_affine tx_lir_affine_make(tx_lir_func *f, int nterms, const int *var,
                                  const int64_t *coef, int64_t c0);
 
+/* The same with a symbolic factor per term (sym may be NULL); var[k] may
+ * be -1 in a term whose factor is not empty. */
+tx_lir_affine tx_lir_affine_make_sym(tx_lir_func *f, int nterms, const int *var, const int64_t *coef,
+                                     const tx_lir_mono *sym, int64_t c0);
+
 /* The identity of a reduction: 0 (sum), 1 (prod), -inf (max), +inf (min). */
 double tx_lir_identity(tx_redop op);
 /* Dtype helpers. */
@@ -201,7 +243,10 @@ const char *tx_lir_dtype_name(txrt_dtype dt);
 const char *tx_lir_op_name(tx_tir_op op);
 
 /* Check the invariants listed at the top.  Returns false and sets *why
- * (arena text) on the first violation. */
+ * (arena text) on the first violation.  A size-generic kernel is checked
+ * with its symbols set to several sample values (small, distinct, equal):
+ * a test, not a proof -- which is why its lowering only produces plain
+ * subscripts on symbolic axes, in bounds by construction. */
 bool tx_lir_verify(const tx_lir_func *f, const char **why);
 
 /* ---- lowering from the tensor IR (ir/lir.c) --------------------------- */
@@ -219,6 +264,16 @@ bool tx_lir_verify(const tx_lir_func *f, const char **why);
  * reference evaluator, which reports real errors. */
 tx_lir_func *tx_lir_from_def(tx_arena *a, const tx_tir_stmt *def, const tx_type *out,
                              const tx_lookup *lk, const char **why);
+
+/* The same, size-generic: tensors whose lookup gives a symdim (tx_varinfo)
+ * have axes of run-time size, symbols 0..nsyms-1 named sym_names; the
+ * kernel gets loops of run-time extent and strides with symbolic factors
+ * wherever an index ranges over such an axis (the representative extents
+ * in the types are ignored there).  Refused (NULL, *why) unless every
+ * subscript of such an axis is a plain index that ranges over that size
+ * only.  With nsyms = 0 this is tx_lir_from_def. */
+tx_lir_func *tx_lir_from_def_sym(tx_arena *a, const tx_tir_stmt *def, const tx_type *out, const tx_lookup *lk,
+                                 int nsyms, const char *const *sym_names, const char **why);
 
 /* ---- unroll-and-jam (ir/lir_jam.c) ------------------------------------- */
 

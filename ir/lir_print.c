@@ -57,20 +57,30 @@ static void print_const(FILE *o, const tx_lir_expr *e) {
     if (single) fputc(')', o);
 }
 
+/* "*n*d" for a monomial of run-time sizes. */
+static void print_mono(FILE *o, const tx_lir_func *f, const tx_lir_mono *m) {
+    for (int k = 0; m && k < m->n; k++)
+        fprintf(o, "*%s", m->f[k] >= 0 && m->f[k] < f->nsyms ? f->sym_names[m->f[k]] : "?");
+}
+
 static void print_affine(FILE *o, const tx_lir_func *f, const tx_lir_affine *a) {
     bool first = true;
     for (int k = 0; k < a->nterms; k++) {
         int64_t c = a->coef[k];
-        const char *v = f->vars[a->var[k]].name;
+        const tx_lir_mono *m = a->sym && a->sym[k].n > 0 ? &a->sym[k] : NULL;
+        int64_t mag = c < 0 ? -c : c;
         if (first) {
-            if (c == -1) fputc('-', o);
-            else if (c != 1) fprintf(o, "%lld*", (long long)c);
+            if (c < 0) fputc('-', o);
         } else {
             fputs(c < 0 ? " - " : " + ", o);
-            int64_t m = c < 0 ? -c : c;
-            if (m != 1) fprintf(o, "%lld*", (long long)m);
         }
-        fputs(v, o);
+        if (a->var[k] < 0) {   /* a run-time constant: c * sizes */
+            fprintf(o, "%lld", (long long)mag);
+        } else {
+            if (mag != 1) fprintf(o, "%lld*", (long long)mag);
+            fputs(f->vars[a->var[k]].name, o);
+        }
+        print_mono(o, f, m);
         first = false;
     }
     if (first) fprintf(o, "%lld", (long long)a->c0);
@@ -154,8 +164,15 @@ static void print_block(FILE *o, const tx_lir_func *f, const tx_lir_block *b, in
         indent(o, depth);
         switch (s->kind) {
         case TX_LIR_LOOP:
-            fprintf(o, "%sfor %s in %lld..%lld", s->parallel ? "parallel " : "", f->vars[s->var].name, (long long)s->lo,
-                    (long long)(s->lo + s->extent));
+            if (s->sym_extent.n > 0) {   /* run-time extent: "0..n", "0..2*n*d" */
+                fprintf(o, "for %s in %lld..", f->vars[s->var].name, (long long)s->lo);
+                if (s->lo != 0) fputs("+", o);
+                fprintf(o, "%lld", (long long)s->extent);
+                print_mono(o, f, &s->sym_extent);
+            } else {
+                fprintf(o, "%sfor %s in %lld..%lld", s->parallel ? "parallel " : "", f->vars[s->var].name,
+                        (long long)s->lo, (long long)(s->lo + s->extent));
+            }
             for (int b = 0, n = 0; s->private_bufs && b < f->nbufs; b++)
                 if (s->private_bufs[b]) fprintf(o, "%s%s", n++ ? ", " : " private ", f->bufs[b].name);
             fputs(" {\n", o);
@@ -205,14 +222,22 @@ static bool row_major(const tx_lir_buf *b) {
 
 void tx_lir_print(FILE *o, const tx_lir_func *f) {
     fprintf(o, "kernel %s(", f->name);
+    if (f->nsyms > 0) {   /* size-generic: the run-time sizes come first */
+        fputs("sizes ", o);
+        for (int k = 0; k < f->nsyms; k++) fprintf(o, "%s%s", k ? "," : "", f->sym_names[k]);
+        fputs("; ", o);
+    }
     for (int k = 0; k < f->nbufs; k++) {
         const tx_lir_buf *b = &f->bufs[k];
         fprintf(o, "%s%s%s%s: %s[", k ? ", " : "",
                 b->local ? "local " : b->scratch ? "scratch " : "", b->output ? "out " : "", b->name,
                 tx_lir_dtype_name(b->dtype));
-        for (int d = 0; d < b->rank; d++) fprintf(o, "%s%lld", d ? "," : "", (long long)b->shape[d]);
+        for (int d = 0; d < b->rank; d++) {
+            if (b->symdim && b->symdim[d] >= 0) fprintf(o, "%s%s", d ? "," : "", f->sym_names[b->symdim[d]]);
+            else fprintf(o, "%s%lld", d ? "," : "", (long long)b->shape[d]);
+        }
         fputc(']', o);
-        if (!row_major(b)) {
+        if (!b->symdim && !row_major(b)) {
             fputs(" strides [", o);
             for (int d = 0; d < b->rank; d++) fprintf(o, "%s%lld", d ? "," : "", (long long)b->strides[d]);
             fputc(']', o);

@@ -230,6 +230,9 @@ typedef struct tx_varinfo {
     tx_type type;
     bool known;                 /* rank-0 with a value known at compile time */
     double value;               /* ... its real part */
+    const int *symdim;          /* NULL, or per axis the run-time size (symbol id) that
+                                   is its extent, -1 where the extent is type.dims[k]
+                                   (size-generic txc build; see ir/lir.h) */
 } tx_varinfo;
 
 /* How a pass looks variables up: returns false when the name is unbound. */
