@@ -209,6 +209,19 @@ static bool has_sym(const int *symdim, int rank) {
     return false;
 }
 
+/* "(n, 3)": a shape with its run-time sizes by name. */
+static const char *symshape_str(const bctx *c, const tx_type *t, const int *symdim, char *buf, size_t len) {
+    size_t at = 0;
+    at += (size_t)snprintf(buf, len, "(");
+    for (int k = 0; k < t->rank && at < len; k++) {
+        int s = symdim ? canon(c, symdim[k]) : -1;
+        if (s >= 0) at += (size_t)snprintf(buf + at, len - at, "%s%s", k ? ", " : "", c->af->size_name[s]);
+        else at += (size_t)snprintf(buf + at, len - at, "%s%lld", k ? ", " : "", (long long)t->dims[k]);
+    }
+    if (at < len) snprintf(buf + at, len - at, t->rank == 1 ? ",)" : ")");
+    return buf;
+}
+
 /* Do two shapes (with their symdims) agree for every value of the sizes? */
 static bool same_symshape(const bctx *c, const tx_type *a, const int *sa, int rank, const int64_t *dims,
                           const int *sb) {
@@ -1704,6 +1717,17 @@ static bool build_func(tx_arena *a, const tx_tir_program *prog, const tx_tir_fun
         }
         if (!same_shape(&b->type, p->ndims, c.rdims[r])) {
             char sa[256], sb[256];
+            if (c.generic) {   /* name the run-time sizes, not their stand-in REP_SIZE */
+                tx_type want;
+                memset(&want, 0, sizeof want);
+                want.rank = p->ndims;
+                memcpy(want.dims, c.rdims[r], sizeof(int64_t) * (size_t)p->ndims);
+                tx_diag *g = tx_error(d, p->span, "result '%s' of '%s' should have shape %s, but the body gives it shape %s",
+                                      p->name, fn->name, symshape_str(&c, &want, c.rsym[r], sa, sizeof sa),
+                                      symshape_str(&c, &b->type, b->symdim, sb, sizeof sb));
+                tx_hint(d, g, "%s", c.shape_hint);
+                return false;
+            }
             tx_error(d, p->span, "result '%s' of '%s' should have shape %s, but the body gives it shape %s",
                      p->name, fn->name, txrt_shape_str(p->ndims, c.rdims[r], sa, sizeof sa),
                      txrt_shape_str(b->type.rank, b->type.dims, sb, sizeof sb));

@@ -233,7 +233,7 @@ static where find(tx_lir_func *f, tx_lir_block *b, int64_t w, int max_nodes) {
 }
 
 int tx_lir_jam(tx_lir_func *f, int width, int max_nodes) {
-    if (width < 2) return 0;
+    if (width < 2 || tx_lir_is_generic(f)) return 0;   /* needs constant extents */
     where at = find(f, &f->body, width, max_nodes);
     if (!at.b) return 0;
     return tx_lir_jam_loop(f, at.b, at.k, width);
@@ -242,7 +242,7 @@ int tx_lir_jam(tx_lir_func *f, int width, int max_nodes) {
 int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width) {
     where at = { b, k };
     tx_lir_stmt *l = at.b->stmts[at.k];
-    if (width < 2 || l->kind != TX_LIR_LOOP || l->extent < width) return 0;
+    if (width < 2 || tx_lir_is_generic(f) || l->kind != TX_LIR_LOOP || l->extent < width) return 0;
     int64_t w = width, m = l->extent / w, rest = l->extent - m * w;
     char name[64];
     snprintf(name, sizeof name, "%s/%d", f->vars[l->var].name, width);

@@ -670,6 +670,10 @@ static int distribute(tx_lir_func *f, tx_lir_block *b) {
 }
 
 int tx_lir_schedule(tx_lir_func *f, const tx_lir_sched_opts *o) {
+    /* loop order, tiles and parallel loops are chosen on constant extents
+     * and copy offsets without their symbolic factors: size-generic kernels
+     * (txc build without --shape) stay the plain loop nest */
+    if (tx_lir_is_generic(f)) return 0;
     int n = distribute(f, &f->body);
     n += tile(f, o);
     if (o->parallel) n += tx_lir_mark_parallel(f, o->min_par_work);

@@ -2,8 +2,9 @@
 # run.sh TXC SRCDIR LIBTXRT_A LIBTXRT_SO -- the ahead-of-time suite.
 #
 # For each of matmul.tx (BLAS contractions), attention.tx (fused non-linear
-# kernels, +=), spectral.tx (several results, complex dtype) and linalg.tx
-# (builtins run by libtxrt, a for loop, a run-time failure):
+# kernels, +=), spectral.tx (several results, complex dtype), linalg.tx
+# (builtins run by libtxrt, a for loop, a run-time failure) and generic.tx
+# (no --shape: sizes are run-time arguments, called with several sizes):
 #   1. run the script on the reference evaluator, which saves the inputs and
 #      the expected results as .npy files;
 #   2. `txc build` it to an object with a header (--shape from its first
@@ -12,9 +13,10 @@
 #      results must match the evaluator's (and, run again, the JIT's) and a
 #      wrong size must fail with a message;
 #   3. the same through `txc build --shared` and libtxrt.so.
-# Then: the headers as C++17 (header_cxx.cpp, linked and run), --emit llvm
-# and asm, --cpu generic, and the build errors (no --shape, unsupported
-# statements).  Everything happens in a temporary directory.
+# Then: generic.tx with only some sizes fixed (--shape g_attention.d=6),
+# the headers as C++17 (header_cxx.cpp, linked and run), --emit llvm and
+# asm, --cpu generic, and the build errors (constructs refused without
+# --shape, unsupported statements).  Everything happens in a temporary directory.
 set -u
 if [ $# -ne 4 ]; then
     echo "usage: run.sh TXC SRCDIR LIBTXRT_A LIBTXRT_SO" >&2
@@ -35,7 +37,7 @@ fail=0
 bad() { echo "FAIL: $*" >&2; fail=1; }
 cflags="-std=c11 -Wall -Wextra -pedantic -Werror -I. -I$src -I$rtinc"
 
-for name in matmul attention spectral linalg; do
+for name in matmul attention spectral linalg generic; do
     d=$tmp/$name
     mkdir -p "$d" && cd "$d" || exit 1
     shape=$(sed -n '1s/.*txc build [^ ]* \(--shape [^ ]*\).*/\1/p' "$src/$name.tx")
@@ -71,12 +73,25 @@ for name in matmul attention spectral linalg; do
     fi
 done
 
-# the headers as C++17, and a C++ program calling a generated function
-cd "$tmp" || exit 1
-cp matmul/matmul.h attention/attention.h spectral/spectral.h . 2>/dev/null
+# mixed: d of g_attention specialised, every other size a run-time argument
+cd "$tmp/generic" || exit 1
 # shellcheck disable=SC2086
-if $CXX -std=c++17 -Wall -Wextra -pedantic -Werror -I. "$src/header_cxx.cpp" spectral/spectral.o "$txrt_a" \
-        $deps -lm -lpthread -o cxx && ./cxx; then :; else bad "C++17 header / driver"; fi
+if "$txc" build "$src/generic.tx" -o mixed.o --header generic.h --shape g_attention.d=6 &&
+    grep -q 'built for d=6' generic.h && grep -q 'run-time sizes n, e' generic.h &&
+    $CC $cflags "$src/generic_main.c" mixed.o "$txrt_a" $deps -lm -lpthread -o mixed && ./mixed mixed >mixed.out 2>&1; then
+    echo "ok generic: only d fixed with --shape: $(grep -c '^ok' mixed.out) checks"
+else
+    bad "generic.tx with --shape g_attention.d=6"; cat mixed.out >&2 2>/dev/null
+fi
+# the size-generic header again (mixed.o's replaced it)
+"$txc" build "$src/generic.tx" -o generic.o --header generic.h || bad "generic.tx header"
+
+# the headers as C++17, and a C++ program calling generated functions
+cd "$tmp" || exit 1
+cp matmul/matmul.h attention/attention.h spectral/spectral.h generic/generic.h . 2>/dev/null
+# shellcheck disable=SC2086
+if $CXX -std=c++17 -Wall -Wextra -pedantic -Werror -I. "$src/header_cxx.cpp" spectral/spectral.o generic/generic.o \
+        "$txrt_a" $deps -lm -lpthread -o cxx && ./cxx; then :; else bad "C++17 header / driver"; fi
 
 # --emit llvm / asm; the matrix products go to BLAS
 if "$txc" build "$src/matmul.tx" --emit llvm -o m.ll --shape m=64,k=48,n=40,p=24 &&
@@ -84,6 +99,13 @@ if "$txc" build "$src/matmul.tx" --emit llvm -o m.ll --shape m=64,k=48,n=40,p=24
     echo "ok --emit llvm ($(grep -c 'call.*@txrt_aot_gemm' m.ll) BLAS calls)"
 else
     bad "--emit llvm"
+fi
+# without --shape the products still go to BLAS, with run-time m, n, k
+if "$txc" build "$src/generic.tx" --emit llvm -o g.ll && grep -q '@g_matmul(i64 %m' g.ll &&
+    [ "$(grep -c 'call.*@txrt_aot_gemm' g.ll)" -ge 3 ]; then
+    echo "ok generic --emit llvm ($(grep -c 'call.*@txrt_aot_gemm' g.ll) BLAS calls)"
+else
+    bad "generic --emit llvm: expected BLAS calls"
 fi
 if "$txc" build "$src/attention.tx" --emit asm -o a.s --shape n=50,d=16,e=8,m=50 && grep -q 'attention' a.s; then
     echo "ok --emit asm"
@@ -138,8 +160,61 @@ expect_error() { # FILE.tx NEEDLE ARGS...
         echo "ok error: $(head -1 err.txt)"
     fi
 }
-expect_error "$src/attention.tx" "pass --shape n=...,d=...,e=..."
-expect_error "$src/attention.tx" "pass --shape e=..." --shape n=4,d=2,m=4
+# without --shape (or with sizes left open) what cannot be size-generic is
+# refused: located, with the source line, a caret and the --shape hint
+expect_generic() { # FILE.tx LOCATION-AND-MESSAGE SOURCE-LINE HINT ARGS...
+    f=$1 msg=$2 line=$3 hint=$4
+    shift 4
+    "$txc" build "$f" -o err.o "$@" 2>err.txt
+    rc=$?
+    if [ $rc -ne 1 ] || ! grep -qF -- "$msg" err.txt || ! grep -qF -- "$line" err.txt ||
+        ! grep -q '^ *\^~*$' err.txt || ! grep -qF -- "hint: $hint" err.txt; then
+        bad "txc build $f $*: exit $rc, expected 1 with '$msg', '$line', a caret and '$hint'"; cat err.txt >&2
+    else
+        echo "ok refused: $(grep -F -- "$msg" err.txt | head -1)"
+    fi
+}
+expect_generic "$src/attention.tx" "attention.tx:25:3: error: not supported with run-time sizes: calling 'softmax'" \
+    "Pd = softmax(S)" "pass --shape n=...,d=...,e=... to specialise"
+expect_generic "$src/attention.tx" "attention.tx:25:3: error: not supported with run-time sizes: calling 'softmax'" \
+    "Pd = softmax(S)" "pass --shape e=... to specialise" --shape n=4,d=2,m=4
+cat >generic_bad.tx <<'TX'
+def shift(x[n]) -> y[n] {
+  y[i] = x[i+1]
+}
+def solve2(A[n,n], b[n]) -> x[n] {
+  x = solve(A, b)
+}
+def twice(A[n]) -> B[n] {
+  B = A
+  for t in 0..3 {
+    B = 2 * B
+  }
+}
+def first(A[n,d]) -> B[n] {
+  B[i] = A[i, 0]
+}
+def five(A[n]) -> B[5] {
+  B[i] = A[i]
+}
+TX
+expect_generic generic_bad.tx "generic_bad.tx:2:3: error: not supported in txc build yet: subscript 0 of x is not a plain index" \
+    "y[i] = x[i+1]" "pass --shape n=... to specialise"
+expect_generic generic_bad.tx "generic_bad.tx:5:3: error: not supported with run-time sizes: calling 'solve'" \
+    "x = solve(A, b)" "pass --shape n=... to specialise"
+expect_generic generic_bad.tx "generic_bad.tx:9:3: error: not supported with run-time sizes: a 'for' loop" \
+    "for t in 0..3 {" "pass --shape n=... to specialise"
+expect_generic generic_bad.tx "generic_bad.tx:14:3: error: not supported in txc build yet: subscript 1 of A is not a plain index" \
+    "B[i] = A[i, 0]" "pass --shape n=...,d=... to specialise"
+expect_generic generic_bad.tx "generic_bad.tx:16:19: error: result 'B' of 'five' should have shape (5,), but the body gives it shape (n,)" \
+    "def five(A[n]) -> B[5] {" "pass --shape n=... to specialise"
+# ... which --shape resolves (what is left is five()'s own error)
+"$txc" build generic_bad.tx -o ok.o --shape n=6,d=2 2>err.txt
+if grep -q 'run-time\|to specialise' err.txt || [ "$(grep -c 'error:' err.txt)" -gt 2 ]; then
+    bad "generic_bad.tx with --shape n=6,d=2: no run-time size errors expected"; cat err.txt >&2
+else
+    echo "ok generic_bad.tx with --shape: nothing refused for run-time sizes"
+fi
 cat >calls.tx <<'TX'
 def f(A[n,n], b[n]) -> x[n] {
   x = solve(A, b)
