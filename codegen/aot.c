@@ -14,9 +14,14 @@
  * The exported wrapper of a tx_aot_func (see codegen.h):
  *
  *     int NAME(int64_t size..., const T *param..., T *result...)
- *       - each size argument must equal the value it was specialised for,
- *         each pointer of a non-empty tensor must be non-NULL; otherwise
- *         txrt_set_error(...) and return 1
+ *       - each size argument must equal the value it was specialised for
+ *         (a run-time size: be >= 1, equal the sizes f->equal pairs it
+ *         with, and keep every tensor below 2^63 bytes), each pointer of a
+ *         non-empty tensor must be non-NULL; otherwise txrt_set_error(...)
+ *         and return 1
+ *       - size-generic kernels get the size arguments as an int64_t array
+ *         (kernel(bufs, sizes)); temporaries, copies and BLAS dimensions
+ *         with symbolic factors (tx_lir_mono) are computed from them
  *       - temporaries: txrt_aot_alloc (64-byte aligned; zeroed only where
  *         a kernel expects it: the fuser's scratch rows); temporaries whose
  *         lifetimes do not overlap share a buffer (share_temps)

@@ -130,7 +130,8 @@ const char *tx_jit_last_decline(const tx_jit *j);
 
 /* Where a step's operand lives. */
 typedef enum {
-    TX_AOT_SIZE,     /* a size name as an f64 scalar (its value is specialised) */
+    TX_AOT_SIZE,     /* a size name as an f64 scalar (its value is specialised,
+                        or the size argument when `runtime`) */
     TX_AOT_INPUT,    /* argument pointer of a parameter (read only) */
     TX_AOT_OUTPUT,   /* argument pointer of a result (caller-allocated) */
     TX_AOT_TEMP,     /* allocated on entry, freed on return */

@@ -6,6 +6,11 @@
  *     void SYM(void **bufs)                       -- the kernel ABI
  *     internal void SYM.body(ptr noalias %b0, ...) -- the loop nest
  *
+ * (a size-generic kernel, f->nsyms > 0, built by txc build without
+ * --shape: void SYM(void **bufs, const int64_t *sizes), and the body takes
+ * the sizes pointer last; loops of run-time extent are guarded by a test
+ * of their trip count, strides multiply the sizes loaded on entry)
+ *
  * plus, for each parallel loop at the kernel's top level (ir/lir_sched.c),
  *
  *     internal SYM.parN(ptr ctx, i64 lo, i64 hi)  -- one chunk of the loop

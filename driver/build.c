@@ -20,11 +20,13 @@
  * BLAS) or a loop IR kernel lowered by tx_lir_from_def, the JIT's lowering.  codegen/aot.c emits the kernels
  * through the JIT's code generator and the wrapper around them.
  *
- * Sizes are specialised at build time (--shape n=128,d=16; `--shape
- * f.n=4` gives def f its own value): loop IR has constant
- * bounds and strides.  The size arguments stay in the ABI and are checked,
- * so a call with other sizes fails cleanly.  Building without --shape a
- * def that has size names is an error naming the sizes to pass.
+ * Sizes that --shape gives are specialised at build time (--shape
+ * n=128,d=16; `--shape f.n=4` gives def f its own value): loop IR has
+ * constant bounds and strides.  The size arguments stay in the ABI and are
+ * checked, so a call with other sizes fails cleanly.  Sizes it leaves open
+ * are run-time arguments (size-generic code, see "size-generic builds"
+ * below): the body is checked and planned with REP_SIZE for them, and the
+ * kernels and BLAS calls take the real values at run time.
  *
  * Values: each statement binds its output name to a "slot" (an input
  * pointer, a result pointer, a temporary or a size scalar).  A definition

@@ -3,7 +3,9 @@
  *
  * A LIR function is a kernel over buffers: dense row-major tensors whose
  * dtype, shape and strides are constants, because JIT code is specialised on
- * the concrete shapes of each call.  Buffer 0 is the output; the others are
+ * the concrete shapes of each call.  (The one exception is size-generic
+ * AOT code, `txc build` without --shape: extents, strides and sizes may
+ * carry products of run-time sizes -- see tx_lir_mono below.)  Buffer 0 is the output; the others are
  * the tensors the definition reads, in the order they first appear.  (A
  * fused kernel, ir/fuse.h, has several output buffers -- results and
  * scratch rows, all marked `output` -- and may load what it stored
