@@ -164,11 +164,12 @@ static void print_block(FILE *o, const tx_lir_func *f, const tx_lir_block *b, in
         indent(o, depth);
         switch (s->kind) {
         case TX_LIR_LOOP:
-            if (s->sym_extent.n > 0) {   /* run-time extent: "0..n", "0..2*n*d" */
+            if (s->sym_extent.n > 0) {   /* run-time extent: "0..n", "0..2*n*d", "1..1+n" */
                 fprintf(o, "for %s in %lld..", f->vars[s->var].name, (long long)s->lo);
-                if (s->lo != 0) fputs("+", o);
-                fprintf(o, "%lld", (long long)s->extent);
-                print_mono(o, f, &s->sym_extent);
+                if (s->lo != 0) fprintf(o, "%lld+", (long long)s->lo);
+                if (s->extent != 1) fprintf(o, "%lld*", (long long)s->extent);
+                for (int q = 0; q < s->sym_extent.n; q++)
+                    fprintf(o, "%s%s", q ? "*" : "", f->sym_names[s->sym_extent.f[q]]);
             } else {
                 fprintf(o, "%sfor %s in %lld..%lld", s->parallel ? "parallel " : "", f->vars[s->var].name,
                         (long long)s->lo, (long long)(s->lo + s->extent));
