@@ -631,6 +631,182 @@ static bool const_value(const bctx *c, const tx_tir_expr *x, double *out) {
     }
 }
 
+/* ---- size-generic: contractions inside non-linear functions ----------------
+ * The JIT and --shape builds compute exp(sum[a](Q[i,a]*K[j,a])) in one
+ * fused, register-tiled kernel that vectorises the exp across j.  Generic
+ * kernels are the plain loop nest, where that exp is scalar and the dot
+ * product runs per element.  So in generic code such a contraction -- a
+ * sum of the product of two plain accesses under a unary function -- is
+ * computed first into a temporary (a BLAS product when the planner's
+ * predicate says so) and the function then reads it elementwise, in a loop
+ * that vectorises. */
+
+static bool plain_sub(const tx_tir_affine *a) { return a->nterms == 1 && a->coef[0] == 1 && a->c0 == 0; }
+
+/* The indices a subtree reads that it does not bind itself (in order of
+ * first appearance, without repeats); false for a subtree that is not
+ * sum-of-two-plain-accesses shaped enough to extract. */
+static void free_indices(const tx_tir_expr *x, const int *bound, int nbound, int *out, int *nout) {
+    if (!x) return;
+    if (x->kind == TX_TIR_ACCESS)
+        for (int ax = 0; ax < x->nsubs; ax++)
+            for (int t = 0; t < x->subs[ax].nterms; t++) {
+                int id = x->subs[ax].idx[t];
+                if (contains(bound, nbound, id) || contains(out, *nout, id)) continue;
+                out[(*nout)++] = id;
+            }
+    if (x->kind == TX_TIR_INDEX && !contains(bound, nbound, x->index) && !contains(out, *nout, x->index))
+        out[(*nout)++] = x->index;
+    free_indices(x->a, bound, nbound, out, nout);
+    free_indices(x->b, bound, nbound, out, nout);
+    free_indices(x->c, bound, nbound, out, nout);
+}
+
+static bool gemm_shaped(const tx_tir_expr *r) {
+    if (r->kind != TX_TIR_REDUCE || r->redop != TX_RED_SUM || !r->a || r->a->kind != TX_TIR_BINARY ||
+        r->a->op != TX_TOP_MUL)
+        return false;
+    const tx_tir_expr *x = r->a->a, *y = r->a->b;
+    if (x->kind != TX_TIR_ACCESS || y->kind != TX_TIR_ACCESS || x->whole || y->whole) return false;
+    for (int ax = 0; ax < x->nsubs; ax++)
+        if (!plain_sub(&x->subs[ax])) return false;
+    for (int ax = 0; ax < y->nsubs; ax++)
+        if (!plain_sub(&y->subs[ax])) return false;
+    return true;
+}
+
+/* A copy of x with the first gemm-shaped reduction under a unary function
+ * replaced by *repl (found: *at set to it); x itself when there is none. */
+static tx_tir_expr *replace_inner(bctx *c, tx_tir_expr *x, bool under_fn, tx_tir_expr **at, tx_tir_expr *repl) {
+    if (!x || *at) return x;
+    if (under_fn && gemm_shaped(x)) {
+        *at = x;
+        return repl;
+    }
+    bool fn = under_fn || (x->kind == TX_TIR_UNARY && x->op != TX_TOP_NEG);
+    if (x->kind == TX_TIR_REDUCE) fn = false;   /* not across a reduction that binds more indices */
+    tx_tir_expr *a = replace_inner(c, x->a, fn, at, repl);
+    tx_tir_expr *b = replace_inner(c, x->b, fn, at, repl);
+    tx_tir_expr *cc = replace_inner(c, x->c, fn, at, repl);
+    if (a == x->a && b == x->b && cc == x->c) return x;
+    tx_tir_expr *y = TX_NEW(c->a, tx_tir_expr);
+    *y = *x;
+    y->a = a, y->b = b, y->c = cc;
+    return y;
+}
+
+static void used_indices(const tx_tir_expr *x, bool *used) {
+    if (!x) return;
+    if (x->kind == TX_TIR_ACCESS)
+        for (int ax = 0; ax < x->nsubs; ax++)
+            for (int t = 0; t < x->subs[ax].nterms; t++) used[x->subs[ax].idx[t]] = true;
+    if (x->kind == TX_TIR_INDEX) used[x->index] = true;
+    if (x->kind == TX_TIR_REDUCE)
+        for (int k = 0; k < x->nidx; k++) used[x->idx[k]] = true;
+    used_indices(x->a, used);
+    used_indices(x->b, used);
+    used_indices(x->c, used);
+}
+
+static tx_tir_expr *remap_expr(bctx *c, const tx_tir_expr *x, const int *map) {
+    if (!x) return NULL;
+    tx_tir_expr *y = TX_NEW(c->a, tx_tir_expr);
+    *y = *x;
+    if (x->kind == TX_TIR_ACCESS && x->nsubs > 0) {
+        y->subs = TX_NEWN(c->a, tx_tir_affine, x->nsubs);
+        for (int ax = 0; ax < x->nsubs; ax++) {
+            y->subs[ax] = x->subs[ax];
+            y->subs[ax].idx = TX_NEWN(c->a, int, x->subs[ax].nterms + 1);
+            for (int t = 0; t < x->subs[ax].nterms; t++) y->subs[ax].idx[t] = map[x->subs[ax].idx[t]];
+        }
+    }
+    if (x->kind == TX_TIR_INDEX) y->index = map[x->index];
+    if (x->kind == TX_TIR_REDUCE) {
+        y->idx = TX_NEWN(c->a, int, x->nidx + 1);
+        for (int k = 0; k < x->nidx; k++) y->idx[k] = map[x->idx[k]];
+    }
+    y->a = remap_expr(c, x->a, map);
+    y->b = remap_expr(c, x->b, map);
+    y->c = remap_expr(c, x->c, map);
+    return y;
+}
+
+/* d with an index table of only the indices it uses (the range checker
+ * wants a tensor or declaration for every index of the table). */
+static void compact_indices(bctx *c, tx_tir_stmt *d) {
+    bool *used = TX_NEWN(c->a, bool, d->nindices + 1);
+    int *map = TX_NEWN(c->a, int, d->nindices + 1);
+    for (int k = 0; k < d->nout; k++) used[d->out_idx[k]] = true;
+    used_indices(d->rhs, used);
+    tx_tir_index *ix = TX_NEWN(c->a, tx_tir_index, d->nindices + 1);
+    int n = 0;
+    for (int k = 0; k < d->nindices; k++) {
+        map[k] = -1;
+        if (used[k]) ix[n] = d->indices[k], map[k] = n++;
+    }
+    int *out = TX_NEWN(c->a, int, d->nout + 1);
+    for (int k = 0; k < d->nout; k++) out[k] = map[d->out_idx[k]];
+    d->rhs = remap_expr(c, d->rhs, map);
+    d->out_idx = out;
+    d->indices = ix;
+    d->nindices = n;
+}
+
+static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan);
+
+/* Split def (ranges inferred) as described above; 1 when done (both
+ * parts compiled), 0 when there was nothing to split, -1 after an error. */
+static int split_inner(bctx *c, const tx_tir_stmt *def) {
+    static int counter;
+    tx_tir_expr *acc = TX_NEW(c->a, tx_tir_expr);
+    acc->kind = TX_TIR_ACCESS;
+    tx_tir_expr *found = NULL;
+    tx_tir_expr *rhs = replace_inner(c, def->rhs, false, &found, acc);
+    if (!found) return 0;
+    int *fi = TX_NEWN(c->a, int, def->nindices + 1);
+    int nfi = 0;
+    free_indices(found, found->idx, found->nidx, fi, &nfi);
+    if (nfi == 0 || nfi > TXRT_MAX_RANK) return 0;
+    for (int k = 0; k < nfi; k++)
+        if (fi[k] < 0 || fi[k] >= def->nindices || def->indices[fi[k]].lo != 0) return 0;
+    const char *tmp = tx_arena_printf(c->a, "%%inner%d", ++counter);
+    /* tmp[free indices] = the contraction */
+    tx_tir_stmt *d1 = TX_NEW(c->a, tx_tir_stmt);
+    *d1 = *def;
+    d1->out = tmp;
+    d1->out_idx = fi;
+    d1->nout = nfi;
+    d1->accumulate = false;
+    d1->ellipsis = false;
+    d1->is_let = false;
+    d1->expanded_from = NULL;
+    d1->rhs = found;
+    /* the def, reading tmp[free indices] where the contraction was */
+    acc->span = found->span;
+    acc->var = tmp;
+    acc->nsubs = nfi;
+    acc->subs = TX_NEWN(c->a, tx_tir_affine, nfi);
+    for (int k = 0; k < nfi; k++) {
+        acc->subs[k].nterms = 1;
+        acc->subs[k].idx = TX_NEWN(c->a, int, 1);
+        acc->subs[k].coef = TX_NEWN(c->a, int64_t, 1);
+        acc->subs[k].idx[0] = fi[k];
+        acc->subs[k].coef[0] = 1;
+        acc->subs[k].span = found->span;
+    }
+    tx_tir_stmt *d2 = TX_NEW(c->a, tx_tir_stmt);
+    *d2 = *def;
+    d2->rhs = rhs;
+    d2->ellipsis = false;
+    d2->expanded_from = NULL;
+    compact_indices(c, d1);
+    compact_indices(c, d2);
+    if (!do_def(c, d1, true)) return -1;
+    bool ok = do_def(c, d2, true);
+    unbind(c, tmp);
+    return ok ? 1 : -1;
+}
+
 static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan) {
     tx_lookup lk = { lk_get, c };
     const binding *old = NULL;
@@ -700,6 +876,10 @@ static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan) {
         tx_tir_stmt plain = *local;
         plain.accumulate = false;
         if (!tx_tir_def_type(&plain, &lk, &ty, c->d)) return false;
+    }
+    if (c->generic && plan) {
+        int sp = split_inner(c, local);
+        if (sp) return sp > 0;
     }
     if (plan && !s->ellipsis && c->rw.rewrite) {
         tx_tir_stmt **list = NULL;

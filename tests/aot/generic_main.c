@@ -96,6 +96,13 @@ static void run_sizes(int64_t m, int64_t k, int64_t n, int64_t p, int64_t d, int
     ref_attention(m, d, e, Q, K, V, Or);
     compare(what, O, Or, m * e, 1e-10, 1e-12);
     if (!mixed) {
+        /* H = 2 (2 tanh(A B) + 1) with A[m,k], B[k,n] */
+        double *H = out(m * n);
+        snprintf(what, sizeof what, "g_dense n=%lld d=%lld e=%lld", (long long)m, (long long)k, (long long)n);
+        CALL_OK(g_dense(m, k, n, A, B, H));
+        for (int64_t q = 0; q < m * n; q++) Cr[q] = 2 * (2 * tanh(Cr[q]) + 1);
+        compare(what, H, Cr, m * n, 1e-12, 1e-12);
+        free(H);
         snprintf(what, sizeof what, "g_layernorm n=%lld d=%lld", (long long)m, (long long)d);
         CALL_OK(g_layernorm(m, d, Q, w, Y));
         ref_layernorm(m, d, Q, w, Yr);
@@ -149,7 +156,7 @@ int main(int argc, char **argv) {
     txrt_tensor *C = load("C.npy", TXRT_F64, M * N), *E = load("E.npy", TXRT_F64, M * P);
     txrt_tensor *G = load("G.npy", TXRT_F64, K * K), *O = load("O.npy", TXRT_F64, M * N);
     txrt_tensor *Y = load("Y.npy", TXRT_F64, M * K), *mean = load("mean.npy", TXRT_F32, 1);
-    txrt_tensor *y = load("y.npy", TXRT_F32, M);
+    txrt_tensor *y = load("y.npy", TXRT_F32, M), *H = load("H.npy", TXRT_F64, M * N);
     double *c = out(M * N), *e = out(M * P), *g = out(K * K), *o = out(M * N), *yy = out(M * K);
     CALL_OK(g_matmul(M, K, N, A->data, B->data, c));
     compare("g_matmul (evaluator)", c, C->data, M * N, 1e-12, 1e-12);
@@ -159,6 +166,11 @@ int main(int argc, char **argv) {
     compare("g_gram (evaluator)", g, G->data, K * K, 1e-12, 1e-12);
     CALL_OK(g_attention(M, K, N, A->data, A->data, V->data, o));
     compare("g_attention (evaluator)", o, O->data, M * N, 1e-10, 1e-12);
+    double *h = out(M * N);
+    CALL_OK(g_dense(M, K, N, A->data, B->data, h));
+    compare("g_dense (evaluator)", h, H->data, M * N, 1e-12, 1e-12);
+    free(h);
+    txrt_release(H);
     CALL_OK(g_layernorm(M, K, A->data, w->data, yy));
     compare("g_layernorm (evaluator)", yy, Y->data, M * K, 1e-10, 1e-12);
     float fm = NAN, fy[M];
