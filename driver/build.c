@@ -117,6 +117,7 @@ typedef struct bctx {
     int (*rsym)[TXRT_MAX_RANK]; /* per result: declared symdims */
     const char *shape_hint;   /* "pass --shape n=...,d=... to specialise" */
     int capequal;
+    int ninner;               /* temporaries made by split_inner, for unique names */
 } bctx;
 
 static const binding *find(const bctx *c, const char *name) {
@@ -757,19 +758,24 @@ static bool do_def(bctx *c, const tx_tir_stmt *s, bool plan);
 /* Split def (ranges inferred) as described above; 1 when done (both
  * parts compiled), 0 when there was nothing to split, -1 after an error. */
 static int split_inner(bctx *c, const tx_tir_stmt *def) {
-    static int counter;
     tx_tir_expr *acc = TX_NEW(c->a, tx_tir_expr);
     acc->kind = TX_TIR_ACCESS;
     tx_tir_expr *found = NULL;
     tx_tir_expr *rhs = replace_inner(c, def->rhs, false, &found, acc);
     if (!found) return 0;
+    /* single precision operands: the loop nest sums in double and never
+     * rounds the sum; a temporary of their dtype would */
+    const binding *ba = find(c, found->a->a->var), *bb = find(c, found->a->b->var);
+    if (!ba || !bb || ba->type.dtype == TXRT_F32 || ba->type.dtype == TXRT_C64 || bb->type.dtype == TXRT_F32 ||
+        bb->type.dtype == TXRT_C64)
+        return 0;
     int *fi = TX_NEWN(c->a, int, def->nindices + 1);
     int nfi = 0;
     free_indices(found, found->idx, found->nidx, fi, &nfi);
     if (nfi == 0 || nfi > TXRT_MAX_RANK) return 0;
     for (int k = 0; k < nfi; k++)
         if (fi[k] < 0 || fi[k] >= def->nindices || def->indices[fi[k]].lo != 0) return 0;
-    const char *tmp = tx_arena_printf(c->a, "%%inner%d", ++counter);
+    const char *tmp = tx_arena_printf(c->a, "%%inner%d", ++c->ninner);
     /* tmp[free indices] = the contraction */
     tx_tir_stmt *d1 = TX_NEW(c->a, tx_tir_stmt);
     *d1 = *def;
