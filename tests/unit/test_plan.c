@@ -681,6 +681,10 @@ static void test_gemm_marks(void **state) {
         assert_true(K->steps[s].gemm.blas);
         assert_int_equal(K->steps[s].gemm.ncontract, 1);
     }
+    /* B.C first; its temporary supplies D's columns, so it is laid out
+     * (j, l) and reaches BLAS untransposed, not as (l, j) */
+    assert_string_equal(K->steps[0].einsum, "jk,kl->jl");
+    assert_string_equal(K->steps[1].einsum, "ij,jl->il");
     ps = plan_of(&rep, "E");
     assert_non_null(ps);
     assert_int_equal(ps->status, TX_PLAN_AS_IS);
