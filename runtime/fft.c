@@ -270,17 +270,88 @@ static int c2c_columns(txrt_ctx *ctx, const char *fn, int single, int sign, int6
     return rc;
 }
 
+/* Spread the half spectra S (outer, n0, h) of real rows of length L, h =
+ * L/2+1, to the full spectra out (outer, n0, L) by Hermitian symmetry:
+ * Y[k0, k1] = conj(Y[-k0 mod n0, L - k1]) for k1 >= h.  conj_all
+ * conjugates every value (the inverse transform of real data). */
+#define SPREAD(NAME, T)                                                                                      \
+    static void NAME(const T *S, T *out, int64_t outer, int64_t n0, int64_t L, int conj_all) {               \
+        int64_t h = L / 2 + 1;                                                                               \
+        T c = conj_all ? -1 : 1;                                                                             \
+        for (int64_t b = 0; b < outer; b++)                                                                  \
+            for (int64_t k0 = 0; k0 < n0; k0++) {                                                            \
+                const T *row = S + 2 * (b * n0 + k0) * h;                                                    \
+                const T *mir = S + 2 * (b * n0 + (n0 - k0) % n0) * h;                                        \
+                T *o = out + 2 * (b * n0 + k0) * L;                                                          \
+                for (int64_t k = 0; k < h; k++) o[2 * k] = row[2 * k], o[2 * k + 1] = c * row[2 * k + 1];    \
+                for (int64_t k = h; k < L; k++) o[2 * k] = mir[2 * (L - k)], o[2 * k + 1] = -c * mir[2 * (L - k) + 1]; \
+            }                                                                                                \
+    }
+SPREAD(spread_f64, double)
+SPREAD(spread_f32, float)
+
+/* The transform of real X shaped (outer, n0, L) along L, or with two_d
+ * along n0 and L: FFTW's real-input transform gives the h = L/2+1 points
+ * of each row that are not redundant, the columns of that half spectrum
+ * are transformed (two_d), and the rest follows by Hermitian symmetry.
+ * The inverse transform of real data is the conjugate of the forward one
+ * (c2c scales it).  Half the arithmetic of converting to complex first,
+ * and the input is read as it is. */
+static txrt_tensor *real_c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int two_d, int64_t outer,
+                             int64_t n0, int64_t L, int inverse) {
+    txrt_dtype cdt = complex_of(X->dtype);
+    int single = is_single(cdt);
+    txrt_tensor *out = txrt_tensor_new(ctx, cdt, X->rank, X->shape);
+    if (!out || out->size == 0) return out;
+    int64_t hshape[2] = { outer * n0, L / 2 + 1 };
+    txrt_tensor *S = txrt_tensor_new(ctx, cdt, 2, hshape);
+    txrt_tensor *tmp = S && !aligned(X->data) ? txrt_tensor_copy(ctx, X) : NULL;   /* foreign memory */
+    const txrt_tensor *src = tmp ? tmp : X;
+    plan_key k;
+    memset(&k, 0, sizeof k);
+    k.kind = KIND_R2C;
+    k.single = single;
+    k.n = L;
+    k.count = outer * n0;
+    void *p = S && (tmp || aligned(X->data)) ? get_plan(ctx, fn, &k, src->data, S->data) : NULL;
+    int rc = p ? 0 : -1;
+    if (p) {
+        if (single) fftwf_execute_dft_r2c(p, src->data, S->data);
+        else fftw_execute_dft_r2c(p, src->data, S->data);
+        if (two_d) rc = c2c_columns(ctx, fn, single, FFTW_FORWARD, outer, n0, hshape[1], S->data);
+    }
+    if (rc == 0) {
+        if (single) spread_f32(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
+        else spread_f64(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
+    }
+    txrt_release(S);
+    txrt_release(tmp);
+    if (rc != 0) {
+        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+        txrt_release(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* A complex transform of X shaped (outer, n0, inner) along n0, or with
- * two_d (outer, n0, n1) along both n0 and n1.  The first pass reads X
- * directly when X is complex of the right precision and aligned; otherwise
- * everything runs in place on a converted copy. */
+ * two_d (outer, n0, n1) along both n0 and n1.  Real input along the last
+ * axis goes through real_c2c.  The first pass reads X directly when X is
+ * complex of the right precision and aligned; otherwise everything runs in
+ * place on a converted copy. */
 static txrt_tensor *c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int two_d, int64_t outer,
                         int64_t n0, int64_t inner, int inverse) {
     txrt_dtype cdt = complex_of(X->dtype);
+    int single = is_single(cdt), sign = inverse ? FFTW_BACKWARD : FFTW_FORWARD;
+    if (X->dtype != cdt && (two_d || inner == 1)) {
+        txrt_tensor *out = two_d ? real_c2c(ctx, fn, X, 1, outer, n0, inner, inverse)
+                                 : real_c2c(ctx, fn, X, 0, outer, 1, n0, inverse);
+        if (out && inverse) scale(out->data, 2 * out->size, single, 1.0 / ((double)n0 * (double)inner));
+        return out;
+    }
     int direct = X->dtype == cdt && aligned(X->data);
     txrt_tensor *out = direct ? txrt_tensor_new(ctx, cdt, X->rank, X->shape) : txrt_tensor_cast(ctx, X, cdt);
     if (!out || out->size == 0) return out;
-    int single = is_single(cdt), sign = inverse ? FFTW_BACKWARD : FFTW_FORWARD;
     const void *src = direct ? X->data : out->data;
     int rc;
     if (two_d) {        /* inner is the last axis's size: rows first, then the columns */
