@@ -1472,6 +1472,13 @@ static tx_tir_expr *sum_of_term(pctx *c, const tx_tir_expr *sum, tx_tir_expr *t)
         r->nidx = n;
         r->a = t;
     }
+    if (times == 0) {          /* an empty sum: 0, even where t is inf or nan */
+        tx_tir_expr *z = TX_NEW(c->a, tx_tir_expr);
+        memset(z, 0, sizeof *z);
+        z->kind = TX_TIR_CONST;
+        z->span = sum->span;
+        return z;
+    }
     if (times != 1) {
         tx_tir_expr *k = TX_NEW(c->a, tx_tir_expr), *m = TX_NEW(c->a, tx_tir_expr);
         memset(k, 0, sizeof *k);
