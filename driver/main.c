@@ -378,6 +378,10 @@ static int cmd_file(const options *o) {
     free(text);
     double t1 = now_sec();
     int rc = EXIT_OK;
+    if (ok) {                   /* warnings, before anything runs */
+        tx_render_diags(stderr, &u.diags);
+        tx_diags_clear(&u.diags);
+    }
     if (!ok) {
         tx_render_diags(stderr, &u.diags);
         rc = EXIT_COMPILE;

@@ -309,6 +309,86 @@ static void free_indices(lw *L, ixc *x, const tx_ast_expr *e, const char **bound
     }
 }
 
+/* Elementwise functions through which an implicit sum is not the same
+ * as the sum inside them: every one except conj, real and imag. */
+static bool nonlinear_call(const tx_ast_expr *e) {
+    if (!is_elem(e)) return false;
+    return e->builtin != TX_B_CONJ && e->builtin != TX_B_REAL && e->builtin != TX_B_IMAG;
+}
+
+/* Where index `name` (not rebound by a reduction) occurs in e: *lin when
+ * some occurrence is reached only through + - * /, unary minus,
+ * comparisons, conj/real/imag and sums; otherwise *inside is the
+ * outermost non-linear call or max/min/prod reduction around one. */
+static void implicit_use(const tx_ast_expr *e, const char *name, const tx_ast_expr *around, bool *lin,
+                         const tx_ast_expr **inside) {
+    if (!e || *lin) return;
+    switch (e->kind) {
+    case TX_AST_NAME:
+        if (e->sym == TX_SYM_INDEX && strcmp(e->name, name) == 0) {
+            if (!around) *lin = true;
+            else if (!*inside) *inside = around;
+        }
+        return;
+    case TX_AST_ACCESS:
+        for (int i = 0; i < e->nargs; i++) implicit_use(e->args[i], name, around, lin, inside);
+        return;
+    case TX_AST_REDUCE:
+        for (int i = 0; i < e->nidx; i++)
+            if (strcmp(e->idx[i].name, name) == 0) return;
+        if (e->nargs > 0)
+            implicit_use(e->args[0], name, around || e->redop == TX_RED_SUM ? around : e, lin, inside);
+        return;
+    case TX_AST_CALL:
+        if (is_elem(e))
+            for (int i = 0; i < e->nargs; i++)
+                implicit_use(e->args[i], name, around || !nonlinear_call(e) ? around : e, lin, inside);
+        return;
+    case TX_AST_UNARY: implicit_use(e->a, name, around, lin, inside); return;
+    case TX_AST_BINARY: {
+        /* a power is linear in neither operand */
+        const tx_ast_expr *ar = around || e->op != TX_OP_POW ? around : e;
+        implicit_use(e->a, name, ar, lin, inside);
+        implicit_use(e->b, name, ar, lin, inside);
+        return;
+    }
+    default: return;
+    }
+}
+
+/* An index summed implicitly that occurs only inside non-linear functions,
+ * as in C[i] = exp(A[i,j]*B[j]): the sum is over the whole right-hand
+ * side, outside exp, which newcomers often do not mean. */
+static void warn_implicit_inside(lw *L, const ixc *x, int first_free, const tx_ast_expr *rhs) {
+    const tx_ast_expr *at = NULL;
+    char names[256] = "", plain[256] = "";   /* 'i', 'j' and i,j */
+    int n = 0;
+    for (int k = first_free; k < x->nidx; k++) {
+        bool lin = false;
+        const tx_ast_expr *inside = NULL;
+        implicit_use(rhs, x->idx[k].name, NULL, &lin, &inside);
+        if (lin || !inside) continue;
+        if (!at) at = inside;
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s'%s'", n ? ", " : "", x->idx[k].name);
+        used = strlen(plain);
+        snprintf(plain + used, sizeof plain - used, "%s%s", n++ ? "," : "", x->idx[k].name);
+    }
+    if (!at) return;
+    const char *what = at->kind == TX_AST_BINARY ? "the power ^"
+                       : at->kind == TX_AST_CALL ? tx_arena_printf(L->a, "%s(...)", at->name)
+                       : at->redop == TX_RED_MAX ? "max[...](...)"
+                       : at->redop == TX_RED_MIN ? "min[...](...)" : "prod[...](...)";
+    tx_diag *g = tx_warning(L->d, at->span, "%s %s %s summed over the whole right-hand side, outside %s",
+                            n > 1 ? "indices" : "index", names, n > 1 ? "are" : "is", what);
+    if (at->kind == TX_AST_CALL)
+        tx_hint(L->d, g, "to sum inside, write %s(sum[%s](...)); to keep this meaning and silence the warning, "
+                "write sum[%s](...) around the right-hand side", at->name, plain, plain);
+    else
+        tx_hint(L->d, g, "write sum[%s](...) where the sum belongs; around the whole right-hand side it keeps "
+                "this meaning and silences the warning", plain);
+}
+
 /* Is this expression in index notation (for lowering purposes)? */
 static bool in_index_notation(const tx_ast_expr *e) {
     if (!e) return false;
@@ -713,6 +793,7 @@ static const char *lower_index_def(lw *L, const char *out, tx_span out_span, tx_
     int first_free = x.nidx;
     free_indices(L, &x, rhs, NULL, 0);
     int nfree = x.nidx - first_free;
+    warn_implicit_inside(L, &x, first_free, rhs);
     tx_tir_expr *r = lower_ix(L, &x, rhs);
     if (nfree > 0) {
         tx_tir_expr *red = mk(L, TX_TIR_REDUCE, rhs ? rhs->span : span);
