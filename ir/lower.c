@@ -70,6 +70,7 @@ typedef struct lw {
     int nids, capids;
     const tx_ast_stmt *cur_def;
     int capfuncs;
+    bool quiet_implicit;      /* a call argument's summed indices were already reported */
 } lw;
 
 /* One index-notation DEF under construction. */
@@ -374,7 +375,7 @@ static void warn_implicit_inside(lw *L, const ixc *x, int first_free, const tx_a
         used = strlen(plain);
         snprintf(plain + used, sizeof plain - used, "%s%s", n++ ? "," : "", x->idx[k].name);
     }
-    if (!at) return;
+    if (!at || L->quiet_implicit) return;
     const char *what = at->kind == TX_AST_BINARY ? "the power ^"
                        : at->kind == TX_AST_CALL ? tx_arena_printf(L->a, "%s(...)", at->name)
                        : at->redop == TX_RED_MAX ? "max[...](...)"
@@ -860,11 +861,39 @@ static tx_tir_expr *lower_rank0(lw *L, const tx_ast_expr *e) {
     return mk_access(L, lower_to_var(L, e), false, e->span);
 }
 
+/* An argument in index notation with indices of its own, as in
+ * max(abs(x[i])) or eigh(A[i,j] + A[j,i]): like every right-hand side
+ * without a left-hand side, it is summed over all of them, so the call
+ * receives one number, which is rarely what was meant.  Warns (once, not
+ * again for functions inside it); returns whether it did. */
+static bool warn_summed_arg(lw *L, const tx_ast_expr *call, const tx_ast_expr *e) {
+    if (!in_index_notation(e) || call->builtin == TX_B_SUM1) return false;   /* sum(...) sums anyway */
+    ixc x = { 0 };
+    free_indices(L, &x, e, NULL, 0);
+    if (x.nidx == 0) return false;
+    char names[256] = "", plain[256] = "";
+    for (int k = 0; k < x.nidx; k++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s'%s'", k ? ", " : "", x.idx[k].name);
+        used = strlen(plain);
+        snprintf(plain + used, sizeof plain - used, "%s%s", k ? "," : "", x.idx[k].name);
+    }
+    tx_diag *g = tx_warning(L->d, e->span, "%s %s of this argument %s summed, so %s receives one number",
+                            x.nidx > 1 ? "indices" : "index", names, x.nidx > 1 ? "are" : "is", call->name);
+    tx_hint(L->d, g, "to pass the tensor, bind it first (T[%s] = ...) and call %s(T); sum[%s](...) says the sum "
+            "is meant and silences this", plain, call->name, plain);
+    return true;
+}
+
 /* A positional or keyword argument of a CALL. */
-static tx_tir_expr *lower_arg(lw *L, const tx_ast_expr *e) {
+static tx_tir_expr *lower_arg(lw *L, const tx_ast_expr *call, const tx_ast_expr *e) {
     if (e->kind == TX_AST_STR) return mk_string(L, e);
     if (is_simple_scalar(e)) return lower_ix(L, NULL, e);
-    return mk_access(L, lower_to_var(L, e), true, e->span);
+    bool quiet = L->quiet_implicit;
+    if (!quiet && warn_summed_arg(L, call, e)) L->quiet_implicit = true;
+    tx_tir_expr *r = mk_access(L, lower_to_var(L, e), true, e->span);
+    L->quiet_implicit = quiet;
+    return r;
 }
 
 static tx_tir_func *find_func(lw *L, const char *name) {
@@ -883,13 +912,13 @@ static const char *lower_call_into(lw *L, const tx_ast_expr *e, const char **res
     tx_tir_stmt *c = mk_stmt(L, TX_TIR_CALL, span);
     c->nargs = e->nargs;
     c->args = TX_NEWN(L->a, tx_tir_expr *, e->nargs ? e->nargs : 1);
-    for (int i = 0; i < e->nargs; i++) c->args[i] = lower_arg(L, e->args[i]);
+    for (int i = 0; i < e->nargs; i++) c->args[i] = lower_arg(L, e, e->args[i]);
     c->nkwargs = e->nkwargs;
     c->kwargs = TX_NEWN(L->a, tx_tir_kwarg, e->nkwargs ? e->nkwargs : 1);
     for (int i = 0; i < e->nkwargs; i++) {
         c->kwargs[i].name = e->kwargs[i].name;
         c->kwargs[i].span = e->kwargs[i].name_span;
-        c->kwargs[i].value = lower_arg(L, e->kwargs[i].value);
+        c->kwargs[i].value = lower_arg(L, e, e->kwargs[i].value);
     }
     c->builtin = e->builtin;
     if (e->builtin < 0) {
