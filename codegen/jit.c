@@ -611,7 +611,10 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
     tx_arena *a = tx_arena_new(0);
     const char *why = NULL;
     tx_fuse_group *g = tx_fuse_plan(a, stmts, n, &lk, env->live, env->ctx, &why);
-    if (!g) {
+    /* the evaluator's limit on the work of one statement (2^50 steps,
+     * ir/interp.c) holds for a group too: beyond it the statements run one
+     * by one, and the one that is too big fails with its own location */
+    if (!g || tx_lir_work(g->kernel) > 1125899906842624.0) {
         tx_arena_free(a);
         return 0;
     }
