@@ -126,8 +126,8 @@ const char *tx_jit_last_decline(const tx_jit *j);
  * One LLVM module per .tx file (`txc build`): each exported function is a
  * wrapper `int NAME(int64_t sizes..., const T *inputs..., T *results...)`
  * over a list of steps: loop IR kernels compiled exactly as the JIT
- * compiles them (tx_cg_schedule_default, tx_cg_build_module, the JIT's -O3 pipeline),
- * BLAS products, runtime builtins, copies and assert checks.
+ * compiles them (tx_cg_schedule_default, tx_cg_build_module, the JIT's
+ * -O3 pipeline), BLAS products, runtime builtins, copies and assert checks.
  * driver/build.c turns a def into such a description (docs/AOT.md). */
 
 /* Where a step's operand lives. */

@@ -370,6 +370,42 @@ static void emitted_code(void **state) {
     free(as);
 }
 
+/* How many times pat occurs in s. */
+static int count_of(const char *s, const char *pat) {
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, pat)) != NULL; p += strlen(pat)) n++;
+    return n;
+}
+
+/* Small fixed-size nests stay loops at -O3 (issue: JIT compile time of a
+ * typical statement).  This is a Taylor term of examples/attention/taylor.tx:
+ * three loops of trip count 4 around a loop of 48.  LLVM's default<O3>
+ * fully unrolls the 4x4 outer loops before vectorising, into a body of
+ * ~2300 lines that GVN and SLP then take 100+ ms over; codegen/target.c
+ * runs the unroller only after the vectoriser, so the loop over k is
+ * vectorised once and the outer loops remain (~200 lines, a few ms).  The
+ * kernel must still compute the right values. */
+static void small_nests_stay_loops(void **state) {
+    fixture *fx = *state;
+    tenv_add(&fx->env, "S", TXRT_F64, 3, (int64_t[]){ 4, 4, 48 }, -1, 1, 31);
+    tenv_add(&fx->env, "K", TXRT_F64, 2, (int64_t[]){ 48, 4 }, -1, 1, 32);
+    tx_jit *j = tx_jit_new(3, NULL);   /* default scheduling, as txc run */
+    assert_non_null(j);
+    tx_jit *shared = fx->jit;
+    fx->jit = j;
+    char *ir = emit_of(fx, "R[f,a,g,k] = S[a,g,k] * K[k,f]", "f:4 a:4 g:4 k:48", TX_CG_EMIT_LLVM);
+    fx->jit = shared;
+    /* lines of IR, and phi nodes of an i64 (loop counters: a nest that is
+     * still a loop has them) */
+    int lines = count_of(ir, "\n"), loops = count_of(ir, " = phi i64 ");
+    if (lines >= 600 || loops < 2) fprintf(stderr, "%s\n%d lines, %d i64 phis\n", ir, lines, loops);
+    assert_true(lines < 600);
+    assert_true(loops >= 2);
+    free(ir);
+    assert_true(diff_check(j, fx->a, &fx->env, "R[f,a,g,k] = S[a,g,k] * K[k,f]", "f:4 a:4 g:4 k:48"));
+    tx_jit_free(j);
+}
+
 /* The emit sink shows each newly compiled kernel: LIR as comments, then IR. */
 static void emit_sink(void **state) {
     fixture *fx = *state;
@@ -966,6 +1002,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(declines, setup, teardown),
         cmocka_unit_test_setup_teardown(emitted_code, setup, teardown),
         cmocka_unit_test_setup_teardown(emit_sink, setup, teardown),
+        cmocka_unit_test_setup_teardown(small_nests_stay_loops, setup, teardown),
         cmocka_unit_test_setup_teardown(opt_levels, setup, teardown),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(programs),
