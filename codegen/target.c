@@ -106,19 +106,23 @@ void tx_cg_set_target(LLVMModuleRef m, LLVMTargetMachineRef tm) {
  * In default<O3> the full unroller runs inside the function simplification
  * pipeline, before vectorisation: it flattens such nests into straight-line
  * bodies of hundreds of scalar operations, which GVN, instcombine and above
- * all the SLP vectoriser then chew on -- 100-300 ms per kernel, minutes for
- * a script of a hundred such statements (examples/attention/taylor.tx).  With
+ * all the SLP vectoriser then chew on -- 30 ms for the median kernel of
+ * examples/attention/taylor.tx and up to ~1 s, 20 s or more for the script.  With
  * unrolling off (LoopUnrolling = false; only forced unrolls happen) the loop
  * vectoriser sees the loops as loops and vectorises and interleaves them as
  * usual; the unroller then runs once on the vectorised code, where small
- * loops (remainders, trip counts like 4) are still unrolled, followed by the
- * cleanup the default pipeline gives an unrolled body.  SLP does not run on
+ * loops (remainders, trip counts like 4) are still unrolled, followed by
+ * cleanup: early-cse merges the loads and gathers that the copies of an
+ * unrolled body repeat (a 4x4 matrix product gathers each column of B once
+ * instead of four times), then what default<On> runs after its own late
+ * unroller (instcombine, LICM) and simplifycfg.  SLP does not run on
  * what the late unroller produces: the loop vectoriser has done that work.
  * Run time is unchanged on bench/ (register tiles are unroll-and-jammed in
  * the loop IR, ir/lir_sched.c, not by LLVM). */
 #define LATE_UNROLL(o) ((o) >= 3 ? LATE_UNROLL_PASSES("O3") : LATE_UNROLL_PASSES("O2"))
 #define LATE_UNROLL_PASSES(lvl) \
-    "function(loop-unroll<" lvl ">,instcombine<no-verify-fixpoint>,simplifycfg,loop-mssa(licm),instcombine<no-verify-fixpoint>)"
+    "function(loop-unroll<" lvl ">,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg," \
+    "loop-mssa(licm),instcombine<no-verify-fixpoint>)"
 
 bool tx_cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, bool verify, char **err) {
     if (verify) {
@@ -133,7 +137,7 @@ bool tx_cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, boo
     if (opt_level < 0) opt_level = 0;
     if (opt_level > 3) opt_level = 3;
     /* At -O2/-O3 the default pipeline runs with unrolling off and the loop
-     * unroller runs once at the end (with cleanup), see below. */
+     * unroller runs once at the end (with cleanup), see above. */
     char passes[32];
     snprintf(passes, sizeof passes, "default<O%d>", opt_level);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
