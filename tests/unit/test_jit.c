@@ -316,6 +316,12 @@ static void cache(void **state) {
     assert_int_equal(st.ncompiled, 2);
     assert_int_equal(st.ncache_hits, 1000);
     assert_true(st.compile_ms > 0);
+    /* per kernel: the median of two is their mean, the max at least that
+     * and both within the total */
+    assert_true(st.compile_median_ms > 0);
+    assert_true(st.compile_max_ms >= st.compile_median_ms);
+    assert_true(st.compile_max_ms <= st.compile_ms + 1e-9);
+    assert_true(fabs(2 * st.compile_median_ms - st.compile_ms) < 1e-6 * st.compile_ms);
     tx_jit_free(j);
 }
 
