@@ -412,6 +412,26 @@ static void small_nests_stay_loops(void **state) {
     tx_jit_free(j);
 }
 
+/* ... but a short innermost reduction is unrolled before the vectoriser
+ * (codegen/llvm.c, unroll_early), so the loop around it is vectorised: no
+ * horizontal sum per element of the output, which is what vectorising the
+ * 24-long sum itself gives (three vector iterations and a reduce). */
+static void short_reductions_unroll_first(void **state) {
+    fixture *fx = *state;
+    tenv_add(&fx->env, "Sq", TXRT_F64, 2, (int64_t[]){ 24, 24 }, -1, 1, 33);
+    tx_jit *j = tx_jit_new(3, NULL);
+    assert_non_null(j);
+    tx_jit *shared = fx->jit;
+    fx->jit = j;
+    char *ir = emit_of(fx, "v[b] = sum[c](Sq[b,c] * Sq[c,b])", "b:24 c:24", TX_CG_EMIT_LLVM);
+    fx->jit = shared;
+    if (strstr(ir, "vector.reduce.fadd")) fprintf(stderr, "%s\n", ir);
+    assert_null(strstr(ir, "vector.reduce.fadd"));
+    free(ir);
+    assert_true(diff_check(j, fx->a, &fx->env, "v[b] = sum[c](Sq[b,c] * Sq[c,b])", "b:24 c:24"));
+    tx_jit_free(j);
+}
+
 /* The emit sink shows each newly compiled kernel: LIR as comments, then IR. */
 static void emit_sink(void **state) {
     fixture *fx = *state;
@@ -1009,6 +1029,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(emitted_code, setup, teardown),
         cmocka_unit_test_setup_teardown(emit_sink, setup, teardown),
         cmocka_unit_test_setup_teardown(small_nests_stay_loops, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_reductions_unroll_first, setup, teardown),
         cmocka_unit_test_setup_teardown(opt_levels, setup, teardown),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(programs),
