@@ -108,7 +108,8 @@ void tx_cg_set_target(LLVMModuleRef m, LLVMTargetMachineRef tm) {
  * bodies of hundreds of scalar operations, which GVN, instcombine and above
  * all the SLP vectoriser then chew on -- 30 ms for the median kernel of
  * examples/attention/taylor.tx and up to ~1 s, 20 s or more for the script.  With
- * unrolling off (LoopUnrolling = false; only forced unrolls happen) the loop
+ * unrolling off (LoopUnrolling = false; only forced unrolls happen: llvm.c
+ * forces them for short innermost reductions, see unroll_early) the loop
  * vectoriser sees the loops as loops and vectorises and interleaves them as
  * usual; the unroller then runs once on the vectorised code, where small
  * loops (remainders, trip counts like 4) are still unrolled, followed by
