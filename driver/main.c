@@ -356,8 +356,8 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
         if (blas) {
             tx_blas_stats bs;
             tx_blas_get_stats(blas, &bs);
-            fprintf(stderr, "txc: blas: %d definitions ran through BLAS (%d gemm, %d gemv calls, %d copies) "
-                            "taking %.3f ms\n", bs.ndefs, bs.ngemm, bs.ngemv, bs.ncopies, bs.run_ms);
+            fprintf(stderr, "txc: blas: %d definitions ran through BLAS (%d gemm, %d syrk, %d gemv calls, %d copies) "
+                            "taking %.3f ms\n", bs.ndefs, bs.ngemm, bs.nsyrk, bs.ngemv, bs.ncopies, bs.run_ms);
         }
     }
     tx_interp_free(in);
