@@ -8,8 +8,8 @@
  * txrt_parallel_for), verified, and built by tx_cg_build_module (llvm.c) into a
  * module of its own, which is then linked into the file's module with its
  * entry `void SYM(void **bufs)` made internal (so it inlines into the
- * wrapper).  The whole module then goes through the same default<O3>
- * pipeline (target.c) once, on a target machine for the chosen CPU.
+ * wrapper).  The whole module then goes through the same optimisation
+ * pipeline as the JIT's (default<O3> with late unrolling, target.c) once, on a target machine for the chosen CPU.
  *
  * The exported wrapper of a tx_aot_func (see codegen.h):
  *

@@ -56,6 +56,8 @@ typedef struct tx_jit_stats {
     int ndeclined;       /* definitions left to the evaluator */
     int nfused;          /* (fuse helper) groups run as one fused kernel */
     int nfused_stmts;    /* (fuse helper) statements in those groups */
+    double compile_median_ms; /* per kernel (wall), over the kernels compiled; 0 if none */
+    double compile_max_ms;    /* the slowest kernel */
 } tx_jit_stats;
 
 typedef enum { TX_CG_EMIT_LLVM, TX_CG_EMIT_ASM } tx_cg_emit_kind;
@@ -124,8 +126,8 @@ const char *tx_jit_last_decline(const tx_jit *j);
  * One LLVM module per .tx file (`txc build`): each exported function is a
  * wrapper `int NAME(int64_t sizes..., const T *inputs..., T *results...)`
  * over a list of steps: loop IR kernels compiled exactly as the JIT
- * compiles them (tx_cg_schedule_default, tx_cg_build_module, default<O3>),
- * BLAS products, runtime builtins, copies and assert checks.
+ * compiles them (tx_cg_schedule_default, tx_cg_build_module, the JIT's
+ * -O3 pipeline), BLAS products, runtime builtins, copies and assert checks.
  * driver/build.c turns a def into such a description (docs/AOT.md). */
 
 /* Where a step's operand lives. */

@@ -111,6 +111,9 @@ struct tx_jit {
     size_t ncache, capcache;      /* capcache: a power of two */
     int nkernels;                 /* names tx_k1, tx_k2, ... */
     tx_jit_stats stats;
+    double *kernel_ms;            /* compile time (wall) of each kernel compiled, in order */
+    size_t nkernel_ms, capkernel_ms;
+    FILE *compile_log;            /* TXC_COMPILE_LOG: one line per kernel compiled */
     int jam_width;                /* unroll-and-jam width (tx_lir_jam), 0 = off */
     tx_lir_sched_opts sched;      /* loop scheduling (ir/lir_sched.c); jam_width wins */
     FILE *emit_out;
@@ -248,6 +251,13 @@ tx_jit *tx_jit_new(int opt_level, tx_diags *d) {
             tx_jit_set_parallel(j, mw);
         }
     }
+    {
+        /* TXC_COMPILE_LOG=FILE: append "symbol wall-ms cpu-ms" per kernel
+         * compiled (compile-time measurements over many scripts; CPU time
+         * of the compiling thread is the steadier figure on a busy machine) */
+        const char *log = getenv("TXC_COMPILE_LOG");
+        if (log && *log) j->compile_log = fopen(log, "a");
+    }
     j->tm = tx_cg_host_machine(j->opt_level, &err);
     j->vm = tx_cg_vecmath_for(tx_cg_host_cpu(), tx_cg_host_features(), j->opt_level);
     LLVMTargetMachineRef jtm = j->tm ? tx_cg_host_machine(j->opt_level, &err) : NULL;
@@ -290,6 +300,8 @@ void tx_jit_free(tx_jit *j) {
     if (j->tm) LLVMDisposeTargetMachine(j->tm);
     for (size_t k = 0; k < j->capcache; k++) free(j->cache[k].key);
     free(j->cache);
+    free(j->kernel_ms);
+    if (j->compile_log) fclose(j->compile_log);
     free(j->last_decline);
     free(j);
 }
@@ -301,7 +313,36 @@ void tx_jit_set_emit(tx_jit *j, FILE *out, tx_cg_emit_kind kind) {
     j->emit_kind = kind;
 }
 
-void tx_jit_get_stats(const tx_jit *j, tx_jit_stats *out) { *out = j->stats; }
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void tx_jit_get_stats(const tx_jit *j, tx_jit_stats *out) {
+    *out = j->stats;
+    size_t n = j->nkernel_ms;
+    double *v = n ? malloc(n * sizeof *v) : NULL;
+    if (!v) return;
+    memcpy(v, j->kernel_ms, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_double);
+    out->compile_median_ms = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    out->compile_max_ms = v[n - 1];
+    free(v);
+}
+
+/* Record one kernel's compile time (for the median in the stats, and the
+ * TXC_COMPILE_LOG file). */
+static void note_compile(tx_jit *j, const char *sym, double ms, double cpu) {
+    if (j->nkernel_ms == j->capkernel_ms) {
+        size_t cap = j->capkernel_ms ? 2 * j->capkernel_ms : 64;
+        double *v = realloc(j->kernel_ms, cap * sizeof *v);
+        if (!v) return;
+        j->kernel_ms = v;
+        j->capkernel_ms = cap;
+    }
+    j->kernel_ms[j->nkernel_ms++] = ms;
+    if (j->compile_log) fprintf(j->compile_log, "%s %.3f %.3f\n", sym, ms, cpu);
+}
 
 const char *tx_jit_last_decline(const tx_jit *j) { return j->last_decline ? j->last_decline : ""; }
 
@@ -424,10 +465,12 @@ static tx_kernel_fn compile(tx_jit *j, tx_lir_func *f, const char *key, char **e
         return NULL;
     }
     LLVMOrcExecutorAddress addr = lookup(j, sym, err);
-    j->stats.compile_ms += now_ms() - t0;
-    j->stats.compile_cpu_ms += cpu_ms() - c0;
+    double ms = now_ms() - t0, cpu = cpu_ms() - c0;
+    j->stats.compile_ms += ms;
+    j->stats.compile_cpu_ms += cpu;
     if (!addr) return NULL;
     j->stats.ncompiled++;
+    note_compile(j, sym, ms, cpu);
     return (tx_kernel_fn)(uintptr_t)addr;
 }
 
@@ -611,7 +654,10 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
     tx_arena *a = tx_arena_new(0);
     const char *why = NULL;
     tx_fuse_group *g = tx_fuse_plan(a, stmts, n, &lk, env->live, env->ctx, &why);
-    if (!g) {
+    /* the evaluator's limit on the work of one statement (2^50 steps,
+     * ir/interp.c) holds for a group too: beyond it the statements run one
+     * by one, and the one that is too big fails with its own location */
+    if (!g || tx_lir_work(g->kernel) > 1125899906842624.0) {
         tx_arena_free(a);
         return 0;
     }

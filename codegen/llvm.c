@@ -714,25 +714,74 @@ static bool block_calls_libm(const tx_lir_block *b) {
     return false;
 }
 
-/* Attach !llvm.loop !{self, !{"llvm.loop.vectorize.enable", false}} to a
- * latch branch.  Loops of a register tile carry it: the tile's copies are
- * the vector dimension (the SLP vectoriser packs them), and vectorising
- * the reduction loop around them instead would gather across rows.  So do
- * loops calling libm functions when there is no vector math: vectorised,
- * each call is scalarised between lane extracts, spills and vzerouppers --
- * no faster than the scalar loop (bench/floor/elementwise: 13.5 vs 13.3 ms)
- * and bigger and slower to compile.  With vector math every function
- * calls_libm names has libmvec variants. */
-static void no_loop_vectorize(cg *c, LLVMValueRef br) {
+/* Loop hints, attached as !llvm.loop !{self, hints...} to a latch branch.
+ *
+ * novec: !{"llvm.loop.vectorize.enable", false}.  Loops of a register tile
+ * carry it: the tile's copies are the vector dimension (the SLP vectoriser
+ * packs them), and vectorising the reduction loop around them instead
+ * would gather across rows.  So do loops calling libm functions when there
+ * is no vector math: vectorised, each call is scalarised between lane
+ * extracts, spills and vzerouppers -- no faster than the scalar loop
+ * (bench/floor/elementwise: 13.5 vs 13.3 ms) and bigger and slower to
+ * compile.  With vector math every function calls_libm names has libmvec
+ * variants.
+ *
+ * full: !{"llvm.loop.unroll.full"}, see unroll_early. */
+static void loop_hints(cg *c, LLVMValueRef br, bool novec, bool full) {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(c->ctx, NULL, 0);
-    LLVMMetadataRef opt[2] = {
-        LLVMMDStringInContext2(c->ctx, "llvm.loop.vectorize.enable", 26),
-        LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 0, 0)),
-    };
-    LLVMMetadataRef ops[2] = { tmp, LLVMMDNodeInContext2(c->ctx, opt, 2) };
-    LLVMMetadataRef id = LLVMMDNodeInContext2(c->ctx, ops, 2);
+    LLVMMetadataRef ops[3] = { tmp };
+    size_t n = 1;
+    if (novec) {
+        LLVMMetadataRef opt[2] = {
+            LLVMMDStringInContext2(c->ctx, "llvm.loop.vectorize.enable", 26),
+            LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 0, 0)),
+        };
+        ops[n++] = LLVMMDNodeInContext2(c->ctx, opt, 2);
+    }
+    if (full) {
+        LLVMMetadataRef opt[1] = { LLVMMDStringInContext2(c->ctx, "llvm.loop.unroll.full", 21) };
+        ops[n++] = LLVMMDNodeInContext2(c->ctx, opt, 1);
+    }
+    LLVMMetadataRef id = LLVMMDNodeInContext2(c->ctx, ops, n);
     LLVMMetadataReplaceAllUsesWith(tmp, id);
     LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9), LLVMMetadataAsValue(c->ctx, id));
+}
+
+/* Expression nodes of e, complex ones twice (about the scalar operations
+ * each becomes). */
+static int expr_nodes(const tx_lir_expr *e) {
+    if (!e) return 0;
+    return (tx_lir_is_complex(e->dtype) ? 2 : 1) + expr_nodes(e->a) + expr_nodes(e->b) + expr_nodes(e->c);
+}
+
+/* Innermost loops at most this long, whose unrolled body has at most this
+ * many expression nodes, are unrolled before the vectoriser runs. */
+#define EARLY_UNROLL_TRIPS 32
+#define EARLY_UNROLL_NODES 384
+
+/* Should the innermost loop s be fully unrolled early?  Since codegen runs
+ * LLVM's unroller only after the vectoriser (target.c), a short innermost
+ * reduction loop would otherwise be what gets vectorised: a sum over 24
+ * values becomes three vector iterations and a horizontal sum, once per
+ * iteration of the loop around it.  Unrolled first, the loop around it vectorises
+ * instead (graph_poly's P5 at n = 24: 0.17 ms, against 0.26 ms).  Only
+ * innermost loops carry the hint, so nests are not flattened level after
+ * level as default<O3>'s own full unroller did (the compile-time problem
+ * of examples/attention/taylor.tx).  Loops that only store are left alone:
+ * they vectorise well as they are, and unrolled first (a 24x24 transpose)
+ * they turn into interleaved accesses that take 2-3 times longer to
+ * compile for nothing. */
+static bool unroll_early(const tx_lir_stmt *s) {
+    if (s->extent > EARLY_UNROLL_TRIPS) return false;
+    int nodes = 0;
+    bool reduces = false;
+    for (int k = 0; k < s->body.n; k++) {
+        const tx_lir_stmt *t = s->body.stmts[k];
+        if (t->kind == TX_LIR_LOOP) return false;
+        reduces |= t->kind == TX_LIR_ACCUM;
+        nodes += 1 + expr_nodes(t->value);
+    }
+    return reduces && (int64_t)nodes * s->extent <= EARLY_UNROLL_NODES;
 }
 
 /* for v in lo .. hi-1 (lo < hi), bottom-tested. */
@@ -752,8 +801,9 @@ static bool emit_loop(cg *c, const tx_lir_stmt *s, LLVMValueRef lo, LLVMValueRef
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
     LLVMValueRef next = LLVMBuildNSWAdd(B, iv, LLVMConstInt(c->i64, 1, 0), "");
     LLVMValueRef br = LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, hi, ""), body, done);
-    if (jammed(&s->body) || (c->vm == TX_CG_VECMATH_NONE && block_calls_libm(&s->body)))
-        no_loop_vectorize(c, br);
+    bool novec = jammed(&s->body) || (c->vm == TX_CG_VECMATH_NONE && block_calls_libm(&s->body));
+    bool full = !jammed(&s->body) && unroll_early(s);
+    if (novec || full) loop_hints(c, br, novec, full);
     LLVMAddIncoming(iv, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(B, done);
     c->var[s->var] = NULL;

@@ -76,8 +76,9 @@ bool tx_cg_init_native(char **err);
 LLVMTargetMachineRef tx_cg_host_machine(int opt_level, char **err);
 /* Set m's triple and data layout from tm. */
 void tx_cg_set_target(LLVMModuleRef m, LLVMTargetMachineRef tm);
-/* Run the new pass manager's default<On> pipeline on m (verifying m first
- * when verify is set).  Returns false with a malloc'ed message in *err. */
+/* Run the new pass manager's default<On> pipeline on m, with loop unrolling
+ * moved to a late pass of its own at -O2/-O3 (verifying m first when verify
+ * is set).  Returns false with a malloc'ed message in *err. */
 bool tx_cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, bool verify,
                     char **err);
 /* Assembly for m (m itself is left untouched); malloc'ed text or NULL. */

@@ -5,7 +5,8 @@
  *
  * Optimisation is the new pass manager's "default<On>" pipeline run by
  * LLVMRunPasses on a target machine for the host, so the vectoriser's cost
- * model sees the real vector width.
+ * model sees the real vector width; at -O2/-O3 loop unrolling is moved out
+ * of it to a short pipeline of its own at the end (tx_cg_optimize).
  */
 #include "codegen/codegen.h"
 #include "codegen/llvm_internal.h"
@@ -100,6 +101,30 @@ void tx_cg_set_target(LLVMModuleRef m, LLVMTargetMachineRef tm) {
     LLVMDisposeTargetData(td);
 }
 
+/* Why unrolling runs late.  Kernels are loop nests with constant trip
+ * counts, and many are tiny (4x4x4 contractions of fixed-size tensors).
+ * In default<O3> the full unroller runs inside the function simplification
+ * pipeline, before vectorisation: it flattens such nests into straight-line
+ * bodies of hundreds of scalar operations, which GVN, instcombine and above
+ * all the SLP vectoriser then chew on -- 30 ms for the median kernel of
+ * examples/attention/taylor.tx and up to ~1 s, 20 s or more for the script.  With
+ * unrolling off (LoopUnrolling = false; only forced unrolls happen: llvm.c
+ * forces them for short innermost reductions, see unroll_early) the loop
+ * vectoriser sees the loops as loops and vectorises and interleaves them as
+ * usual; the unroller then runs once on the vectorised code, where small
+ * loops (remainders, trip counts like 4) are still unrolled, followed by
+ * cleanup: early-cse merges the loads and gathers that the copies of an
+ * unrolled body repeat (a 4x4 matrix product gathers each column of B once
+ * instead of four times), then what default<On> runs after its own late
+ * unroller (instcombine, LICM) and simplifycfg.  SLP does not run on
+ * what the late unroller produces: the loop vectoriser has done that work.
+ * Run time is unchanged on bench/ (register tiles are unroll-and-jammed in
+ * the loop IR, ir/lir_sched.c, not by LLVM). */
+#define LATE_UNROLL(o) ((o) >= 3 ? LATE_UNROLL_PASSES("O3") : LATE_UNROLL_PASSES("O2"))
+#define LATE_UNROLL_PASSES(lvl) \
+    "function(loop-unroll<" lvl ">,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg," \
+    "loop-mssa(licm),instcombine<no-verify-fixpoint>)"
+
 bool tx_cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, bool verify, char **err) {
     if (verify) {
         char *msg = NULL;
@@ -112,14 +137,17 @@ bool tx_cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, boo
     }
     if (opt_level < 0) opt_level = 0;
     if (opt_level > 3) opt_level = 3;
+    /* At -O2/-O3 the default pipeline runs with unrolling off and the loop
+     * unroller runs once at the end (with cleanup), see above. */
     char passes[32];
     snprintf(passes, sizeof passes, "default<O%d>", opt_level);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(opts, opt_level >= 2);
     LLVMPassBuilderOptionsSetSLPVectorization(opts, opt_level >= 2);
     LLVMPassBuilderOptionsSetLoopInterleaving(opts, opt_level >= 2);
-    LLVMPassBuilderOptionsSetLoopUnrolling(opts, opt_level >= 2);
+    LLVMPassBuilderOptionsSetLoopUnrolling(opts, false);
     LLVMErrorRef e = LLVMRunPasses(m, passes, tm, opts);
+    if (!e && opt_level >= 2) e = LLVMRunPasses(m, LATE_UNROLL(opt_level), tm, opts);
     LLVMDisposePassBuilderOptions(opts);
     if (e) {
         char *msg = tx_cg_error_message(e);

@@ -347,14 +347,17 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
                     "txc: jit: %d kernels compiled in %.3f ms, %d cache hits, %d runs taking %.3f ms, "
                     "%d definitions left to the evaluator\n",
                     st.ncompiled, st.compile_ms, st.ncache_hits, st.nruns, st.run_ms, st.ndeclined);
+            if (st.ncompiled > 0)
+                fprintf(stderr, "txc: jit: per-kernel compile time median %.3f ms, max %.3f ms\n",
+                        st.compile_median_ms, st.compile_max_ms);
             fprintf(stderr, "txc: fuse: %d groups fused (%d statements)%s\n", st.nfused, st.nfused_stmts,
                     o->no_fuse ? " (--no-fuse)" : "");
         }
         if (blas) {
             tx_blas_stats bs;
             tx_blas_get_stats(blas, &bs);
-            fprintf(stderr, "txc: blas: %d definitions ran through BLAS (%d gemm, %d gemv calls, %d copies) "
-                            "taking %.3f ms\n", bs.ndefs, bs.ngemm, bs.ngemv, bs.ncopies, bs.run_ms);
+            fprintf(stderr, "txc: blas: %d definitions ran through BLAS (%d gemm, %d syrk, %d gemv calls, %d copies) "
+                            "taking %.3f ms\n", bs.ndefs, bs.ngemm, bs.nsyrk, bs.ngemv, bs.ncopies, bs.run_ms);
         }
     }
     tx_interp_free(in);
@@ -378,6 +381,10 @@ static int cmd_file(const options *o) {
     free(text);
     double t1 = now_sec();
     int rc = EXIT_OK;
+    if (ok) {                   /* warnings, before anything runs */
+        tx_render_diags(stderr, &u.diags);
+        tx_diags_clear(&u.diags);
+    }
     if (!ok) {
         tx_render_diags(stderr, &u.diags);
         rc = EXIT_COMPILE;

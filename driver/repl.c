@@ -197,8 +197,14 @@ static void install_backend(session *s) {
         if (!s->blas) s->blas = tx_blas_new(&b);
         b = tx_blas_backend(s->blas);
         tx_interp_set_backend(s->in, &b);
+        /* fusion as in txc run, except that every name the session binds
+         * stays materialised (a later input may read it): temporaries and
+         * sibling reductions still share passes */
+        tx_group_backend gb = tx_jit_group_backend(j);
+        tx_interp_set_group_backend(s->in, &gb);
     } else {
         tx_interp_set_backend(s->in, NULL);
+        tx_interp_set_group_backend(s->in, NULL);
     }
     tx_def_rewriter rw = tx_plan_rewriter(s->planner);
     tx_interp_set_rewriter(s->in, &rw);

@@ -6,7 +6,7 @@
 # the value of each `let NAME = ...` line named on the command line (so a
 # showcase-sized example can run at a small, quick size).  Exits with txc's
 # status: 0 when every assert in the script held.
-#   sh examples/run_example.sh build/txc examples/attention/taylor.tx n=64 -- -O1
+#   sh examples/run_example.sh build/txc examples/attention/taylor.tx n=64 -- --time
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: run_example.sh TXC FILE.tx [NAME=VALUE ...] [-- FLAGS ...]" >&2

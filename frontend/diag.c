@@ -85,6 +85,20 @@ tx_diag *tx_note(tx_diags *d, tx_span at, const char *fmt, ...) {
     return g;
 }
 
+tx_diag *tx_warning(tx_diags *d, tx_span at, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tx_diag *g = add(d, TX_WARNING, at, fmt, ap);
+    va_end(ap);
+    return g;
+}
+
+void tx_diags_clear(tx_diags *d) {
+    d->head = NULL;
+    d->tail = &d->head;
+    d->nerr = d->nruntime = 0;
+}
+
 void tx_hint(tx_diags *d, tx_diag *g, const char *fmt, ...) {
     if (!g) return;
     char buf[1024];

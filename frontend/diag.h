@@ -64,6 +64,11 @@ tx_diag *tx_runtime_error(tx_diags *d, tx_span at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 tx_diag *tx_note(tx_diags *d, tx_span at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A warning: rendered like an error, does not fail the compilation. */
+tx_diag *tx_warning(tx_diags *d, tx_span at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Forget every record (after rendering them). */
+void tx_diags_clear(tx_diags *d);
 /* Attach "what to do" text to a diagnostic (returned by tx_error). */
 void tx_hint(tx_diags *d, tx_diag *g, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -666,17 +666,26 @@ static int try_blas(tx_blas *bk, const tx_tir_stmt *def, const tx_plan_gemm *g, 
                 char t1, t2, tc;
                 int64_t l1, l2, lc;
                 orient(m, n, L.c.sr, L.c.sc, &tc, &lc);
+                const char *x1 = xa, *x2 = xb;
+                int64_t r = m, c = n;
                 if (tc == 'N') {
                     orient(m, k, L.a.sr, L.a.sc, &t1, &l1);
                     orient(k, n, L.b.sr, L.b.sc, &t2, &l2);
-                    rc = txrt_gemm_c(&ctx, t1, t2, m, n, k, ar, ai, xa, l1, xb, l2, 0, 0, xc, lc, out->dtype);
                 } else {
                     /* out^T = B^T A^T */
                     orient(n, k, L.b.sc, L.b.sr, &t1, &l1);
                     orient(k, m, L.a.sc, L.a.sr, &t2, &l2);
-                    rc = txrt_gemm_c(&ctx, t1, t2, n, m, k, ar, ai, xb, l1, xa, l2, 0, 0, xc, lc, out->dtype);
+                    x1 = xb, x2 = xa, r = n, c = m;
                 }
-                bk->st.ngemm++;
+                /* X X^T or X^T X (one operand's memory read both ways): the
+                 * result is symmetric and ?syrk does half the work */
+                if (x1 == x2 && r == c && l1 == l2 && ((t1 == 'N' && t2 == 'T') || (t1 == 'T' && t2 == 'N'))) {
+                    rc = txrt_syrk_c(&ctx, t1, r, k, ar, ai, x1, l1, xc, lc, out->dtype);
+                    bk->st.nsyrk++;
+                } else {
+                    rc = txrt_gemm_c(&ctx, t1, t2, r, c, k, ar, ai, x1, l1, x2, l2, 0, 0, xc, lc, out->dtype);
+                    bk->st.ngemm++;
+                }
             } else if (n == 1) {
                 /* out[M] = A[M,K] b[K] */
                 char t;

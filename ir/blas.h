@@ -35,6 +35,7 @@ typedef struct tx_blas_stats {
     int ndefs;        /* definitions run through BLAS */
     int ngemm;        /* ?gemm calls */
     int ngemv;        /* ?gemv calls */
+    int nsyrk;        /* ?syrk calls (a product of an operand with its own transpose) */
     int ncopies;      /* operands or results permuted through a temporary */
     double run_ms;    /* wall time of the BLAS-run definitions, copies included */
     int npassed;      /* definitions handed to the wrapped backend */

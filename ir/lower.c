@@ -70,6 +70,7 @@ typedef struct lw {
     int nids, capids;
     const tx_ast_stmt *cur_def;
     int capfuncs;
+    bool quiet_implicit;      /* a call argument's summed indices were already reported */
 } lw;
 
 /* One index-notation DEF under construction. */
@@ -307,6 +308,86 @@ static void free_indices(lw *L, ixc *x, const tx_ast_expr *e, const char **bound
         return;
     default: return;
     }
+}
+
+/* Elementwise functions through which an implicit sum is not the same
+ * as the sum inside them: every one except conj, real and imag. */
+static bool nonlinear_call(const tx_ast_expr *e) {
+    if (!is_elem(e)) return false;
+    return e->builtin != TX_B_CONJ && e->builtin != TX_B_REAL && e->builtin != TX_B_IMAG;
+}
+
+/* Where index `name` (not rebound by a reduction) occurs in e: *lin when
+ * some occurrence is reached only through + - * /, unary minus,
+ * comparisons, conj/real/imag and sums; otherwise *inside is the
+ * outermost non-linear call or max/min/prod reduction around one. */
+static void implicit_use(const tx_ast_expr *e, const char *name, const tx_ast_expr *around, bool *lin,
+                         const tx_ast_expr **inside) {
+    if (!e || *lin) return;
+    switch (e->kind) {
+    case TX_AST_NAME:
+        if (e->sym == TX_SYM_INDEX && strcmp(e->name, name) == 0) {
+            if (!around) *lin = true;
+            else if (!*inside) *inside = around;
+        }
+        return;
+    case TX_AST_ACCESS:
+        for (int i = 0; i < e->nargs; i++) implicit_use(e->args[i], name, around, lin, inside);
+        return;
+    case TX_AST_REDUCE:
+        for (int i = 0; i < e->nidx; i++)
+            if (strcmp(e->idx[i].name, name) == 0) return;
+        if (e->nargs > 0)
+            implicit_use(e->args[0], name, around || e->redop == TX_RED_SUM ? around : e, lin, inside);
+        return;
+    case TX_AST_CALL:
+        if (is_elem(e))
+            for (int i = 0; i < e->nargs; i++)
+                implicit_use(e->args[i], name, around || !nonlinear_call(e) ? around : e, lin, inside);
+        return;
+    case TX_AST_UNARY: implicit_use(e->a, name, around, lin, inside); return;
+    case TX_AST_BINARY: {
+        /* a power is linear in neither operand */
+        const tx_ast_expr *ar = around || e->op != TX_OP_POW ? around : e;
+        implicit_use(e->a, name, ar, lin, inside);
+        implicit_use(e->b, name, ar, lin, inside);
+        return;
+    }
+    default: return;
+    }
+}
+
+/* An index summed implicitly that occurs only inside non-linear functions,
+ * as in C[i] = exp(A[i,j]*B[j]): the sum is over the whole right-hand
+ * side, outside exp, which newcomers often do not mean. */
+static void warn_implicit_inside(lw *L, const ixc *x, int first_free, const tx_ast_expr *rhs) {
+    const tx_ast_expr *at = NULL;
+    char names[256] = "", plain[256] = "";   /* 'i', 'j' and i,j */
+    int n = 0;
+    for (int k = first_free; k < x->nidx; k++) {
+        bool lin = false;
+        const tx_ast_expr *inside = NULL;
+        implicit_use(rhs, x->idx[k].name, NULL, &lin, &inside);
+        if (lin || !inside) continue;
+        if (!at) at = inside;
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s'%s'", n ? ", " : "", x->idx[k].name);
+        used = strlen(plain);
+        snprintf(plain + used, sizeof plain - used, "%s%s", n++ ? "," : "", x->idx[k].name);
+    }
+    if (!at || L->quiet_implicit) return;
+    const char *what = at->kind == TX_AST_BINARY ? "the power ^"
+                       : at->kind == TX_AST_CALL ? tx_arena_printf(L->a, "%s(...)", at->name)
+                       : at->redop == TX_RED_MAX ? "max[...](...)"
+                       : at->redop == TX_RED_MIN ? "min[...](...)" : "prod[...](...)";
+    tx_diag *g = tx_warning(L->d, at->span, "%s %s %s summed over the whole right-hand side, outside %s",
+                            n > 1 ? "indices" : "index", names, n > 1 ? "are" : "is", what);
+    if (at->kind == TX_AST_CALL)
+        tx_hint(L->d, g, "to sum inside, write %s(sum[%s](...)); to keep this meaning and silence the warning, "
+                "write sum[%s](...) around the right-hand side", at->name, plain, plain);
+    else
+        tx_hint(L->d, g, "write sum[%s](...) where the sum belongs; around the whole right-hand side it keeps "
+                "this meaning and silences the warning", plain);
 }
 
 /* Is this expression in index notation (for lowering purposes)? */
@@ -713,6 +794,7 @@ static const char *lower_index_def(lw *L, const char *out, tx_span out_span, tx_
     int first_free = x.nidx;
     free_indices(L, &x, rhs, NULL, 0);
     int nfree = x.nidx - first_free;
+    warn_implicit_inside(L, &x, first_free, rhs);
     tx_tir_expr *r = lower_ix(L, &x, rhs);
     if (nfree > 0) {
         tx_tir_expr *red = mk(L, TX_TIR_REDUCE, rhs ? rhs->span : span);
@@ -779,11 +861,39 @@ static tx_tir_expr *lower_rank0(lw *L, const tx_ast_expr *e) {
     return mk_access(L, lower_to_var(L, e), false, e->span);
 }
 
+/* An argument in index notation with indices of its own, as in
+ * max(abs(x[i])) or eigh(A[i,j] + A[j,i]): like every right-hand side
+ * without a left-hand side, it is summed over all of them, so the call
+ * receives one number, which is rarely what was meant.  Warns (once, not
+ * again for functions inside it); returns whether it did. */
+static bool warn_summed_arg(lw *L, const tx_ast_expr *call, const tx_ast_expr *e) {
+    if (!in_index_notation(e) || call->builtin == TX_B_SUM1) return false;   /* sum(...) sums anyway */
+    ixc x = { 0 };
+    free_indices(L, &x, e, NULL, 0);
+    if (x.nidx == 0) return false;
+    char names[256] = "", plain[256] = "";
+    for (int k = 0; k < x.nidx; k++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s'%s'", k ? ", " : "", x.idx[k].name);
+        used = strlen(plain);
+        snprintf(plain + used, sizeof plain - used, "%s%s", k ? "," : "", x.idx[k].name);
+    }
+    tx_diag *g = tx_warning(L->d, e->span, "%s %s of this argument %s summed, so %s receives one number",
+                            x.nidx > 1 ? "indices" : "index", names, x.nidx > 1 ? "are" : "is", call->name);
+    tx_hint(L->d, g, "to pass the tensor, bind it first (T[%s] = ...) and call %s(T); sum[%s](...) says the sum "
+            "is meant and silences this", plain, call->name, plain);
+    return true;
+}
+
 /* A positional or keyword argument of a CALL. */
-static tx_tir_expr *lower_arg(lw *L, const tx_ast_expr *e) {
+static tx_tir_expr *lower_arg(lw *L, const tx_ast_expr *call, const tx_ast_expr *e) {
     if (e->kind == TX_AST_STR) return mk_string(L, e);
     if (is_simple_scalar(e)) return lower_ix(L, NULL, e);
-    return mk_access(L, lower_to_var(L, e), true, e->span);
+    bool quiet = L->quiet_implicit;
+    if (!quiet && warn_summed_arg(L, call, e)) L->quiet_implicit = true;
+    tx_tir_expr *r = mk_access(L, lower_to_var(L, e), true, e->span);
+    L->quiet_implicit = quiet;
+    return r;
 }
 
 static tx_tir_func *find_func(lw *L, const char *name) {
@@ -802,13 +912,13 @@ static const char *lower_call_into(lw *L, const tx_ast_expr *e, const char **res
     tx_tir_stmt *c = mk_stmt(L, TX_TIR_CALL, span);
     c->nargs = e->nargs;
     c->args = TX_NEWN(L->a, tx_tir_expr *, e->nargs ? e->nargs : 1);
-    for (int i = 0; i < e->nargs; i++) c->args[i] = lower_arg(L, e->args[i]);
+    for (int i = 0; i < e->nargs; i++) c->args[i] = lower_arg(L, e, e->args[i]);
     c->nkwargs = e->nkwargs;
     c->kwargs = TX_NEWN(L->a, tx_tir_kwarg, e->nkwargs ? e->nkwargs : 1);
     for (int i = 0; i < e->nkwargs; i++) {
         c->kwargs[i].name = e->kwargs[i].name;
         c->kwargs[i].span = e->kwargs[i].name_span;
-        c->kwargs[i].value = lower_arg(L, e->kwargs[i].value);
+        c->kwargs[i].value = lower_arg(L, e, e->kwargs[i].value);
     }
     c->builtin = e->builtin;
     if (e->builtin < 0) {

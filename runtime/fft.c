@@ -17,6 +17,11 @@
  * column stride is a large power of two: 512x512 fft2 takes 42 ms instead
  * of 1.4 ms), and measuring plans costs seconds per shape.
  *
+ * Threads.  Batches of 32768 points or more are split across txc's
+ * thread pool (txrt_parallel_for, --threads): rows in chunks that keep
+ * every part 64-byte aligned, column blocks per thread with a scratch
+ * buffer each.  Each chunk runs a cached plan for its own count.
+ *
  * Plan cache.  FFTW's planner is not thread-safe, its executor is (the
  * new-array execute functions, which is what we call with the caller's
  * arrays).  So plans are created once per key (kind, precision, direction,
@@ -208,6 +213,90 @@ static void scale(void *data, int64_t count, int single, double s) {
     }
 }
 
+/* ---- batches of transforms on the thread pool -------------------------------------
+ *
+ * Transforms that are independent of one another (the rows of a batch, the
+ * column blocks of an interleaved transform) are split across txc's thread
+ * pool (txrt_parallel_for) once there are PAR_POINTS points or more; each
+ * chunk executes a cached plan for its own count on its part of the arrays.
+ * Chunk boundaries keep every part 64-byte aligned, as the plans require.
+ * A plan that cannot be made records the first failure in the job. */
+
+#define PAR_POINTS 32768
+
+typedef struct fft_job {
+    txrt_ctx *ctx;
+    const char *fn;
+    plan_key key;               /* count and stride set per chunk */
+    const char *in;
+    char *out;
+    size_t in_row, out_row;     /* bytes from one transform (row) to the next */
+    int64_t rows, unit;         /* rows in all; chunks are multiples of unit rows */
+    int64_t outer, n, inner;    /* columns: data shaped (outer, n, inner) */
+    pthread_mutex_t lock;
+    int rc;
+} fft_job;
+
+static void job_fail(fft_job *j, const txrt_ctx *local) {
+    pthread_mutex_lock(&j->lock);
+    if (j->rc == 0) {
+        j->rc = -1;
+        if (j->ctx->status == 0) *j->ctx = *local;
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+static void execute(const plan_key *k, void *p, const void *in, void *out) {
+    if (k->kind == KIND_R2C) {
+        if (k->single) fftwf_execute_dft_r2c(p, (void *)in, out);
+        else fftw_execute_dft_r2c(p, (void *)in, out);
+    } else if (k->single) {
+        fftwf_execute_dft(p, (void *)in, out);
+    } else {
+        fftw_execute_dft(p, (void *)in, out);
+    }
+}
+
+static void rows_chunk(void *arg, int64_t lo, int64_t hi) {
+    fft_job *j = arg;
+    int64_t r0 = lo * j->unit, r1 = hi * j->unit < j->rows ? hi * j->unit : j->rows;
+    if (r0 >= r1) return;
+    plan_key k = j->key;
+    k.count = r1 - r0;
+    const char *in = j->in + (size_t)r0 * j->in_row;
+    char *out = j->out + (size_t)r0 * j->out_row;
+    txrt_ctx local;
+    txrt_ctx_init(&local);
+    void *p = get_plan(&local, j->fn, &k, (void *)in, out);
+    if (p) execute(&k, p, in, out);
+    else job_fail(j, &local);
+}
+
+/* The smallest number of rows whose bytes, in and out, are multiples of 64. */
+static int64_t align_unit(size_t in_row, size_t out_row) {
+    int64_t u = 1;
+    while (u < 64 && (((size_t)u * in_row) % 64 || ((size_t)u * out_row) % 64)) u *= 2;
+    return u;
+}
+
+/* k->count transforms (c2c or r2c) of k->n points, rows in_row bytes apart
+ * in `in` and out_row apart in `out`. */
+static int run_rows(txrt_ctx *ctx, const char *fn, const plan_key *k, const void *in, void *out, size_t in_row,
+                    size_t out_row) {
+    fft_job j = { .ctx = ctx, .fn = fn, .key = *k, .in = in, .out = out, .in_row = in_row, .out_row = out_row,
+                  .rows = k->count, .lock = PTHREAD_MUTEX_INITIALIZER };
+    j.unit = align_unit(in_row, out_row);
+    int64_t units = (j.rows + j.unit - 1) / j.unit;
+    if (units >= 2 && txrt_get_threads() > 1 && j.rows * k->n >= PAR_POINTS) {
+        txrt_parallel_for(units, rows_chunk, &j);
+    } else {
+        j.unit = j.rows;
+        rows_chunk(&j, 0, 1);
+    }
+    pthread_mutex_destroy(&j.lock);
+    return j.rc;
+}
+
 /* count c2c transforms of n points, n apart, from in to out (may be equal). */
 static int c2c_rows(txrt_ctx *ctx, const char *fn, int single, int sign, int64_t count, int64_t n,
                     const void *in, void *out) {
@@ -219,68 +308,147 @@ static int c2c_rows(txrt_ctx *ctx, const char *fn, int single, int sign, int64_t
     k.inplace = in == out;
     k.n = n;
     k.count = count;
-    void *p = get_plan(ctx, fn, &k, (void *)in, out);
-    if (!p) return -1;
-    if (single) fftwf_execute_dft(p, (void *)in, out);
-    else fftw_execute_dft(p, (void *)in, out);
-    return 0;
+    size_t row = (size_t)n * (single ? 2 * sizeof(float) : 2 * sizeof(double));
+    return run_rows(ctx, fn, &k, in, out, row, row);
 }
 
 #define COLS 16   /* columns per block of an interleaved transform (16 x 16 bytes: 4 cache lines) */
+
+/* Blocks [lo, hi) of a column transform: block b is columns
+ * [c0, c0 + COLS) of batch b / nb, with nb blocks per batch. */
+static void columns_chunk(void *arg, int64_t lo, int64_t hi) {
+    fft_job *j = arg;
+    size_t es = j->key.single ? 2 * sizeof(float) : 2 * sizeof(double);
+    int64_t n = j->n, inner = j->inner, w = inner < COLS ? inner : COLS, nb = (inner + w - 1) / w;
+    size_t bytes = ((size_t)w * (size_t)n * es + 63) & ~(size_t)63;
+    txrt_ctx local;
+    txrt_ctx_init(&local);
+    char *buf = aligned_alloc(64, bytes);
+    if (!buf) {
+        txrt_fail(&local, "%s: out of memory for a %lld-point scratch buffer", j->fn, (long long)(w * n));
+        job_fail(j, &local);
+        return;
+    }
+    plan_key k = j->key;
+    for (int64_t blk = lo; blk < hi; blk++) {
+        char *block = j->out + (size_t)((blk / nb) * n * inner) * es;
+        int64_t c0 = (blk % nb) * w, cw = inner - c0 < w ? inner - c0 : w;
+        size_t row = (size_t)cw * es;
+        for (int64_t t = 0; t < n; t++) memcpy(buf + (size_t)t * row, block + (size_t)(t * inner + c0) * es, row);
+        k.count = k.stride = cw;
+        void *p = get_plan(&local, j->fn, &k, buf, buf);
+        if (!p) {
+            job_fail(j, &local);
+            break;
+        }
+        execute(&k, p, buf, buf);
+        for (int64_t t = 0; t < n; t++) memcpy(block + (size_t)(t * inner + c0) * es, buf + (size_t)t * row, row);
+    }
+    free(buf);
+}
 
 /* In place on data shaped (outer, n, inner), inner > 1: the transforms
  * along n, in blocks of up to COLS columns.  A block's rows (n of them,
  * cw adjacent values each) are copied into a small contiguous buffer and
  * transformed there by a plan over points cw apart; the buffer (n * 16
  * columns, 128 KiB for n = 512 doubles) stays in cache, where transforming
- * the columns in place would stride through the whole tensor. */
+ * the columns in place would stride through the whole tensor.  Blocks run
+ * on the thread pool, each chunk with its own buffer. */
 static int c2c_columns(txrt_ctx *ctx, const char *fn, int single, int sign, int64_t outer, int64_t n,
                        int64_t inner, void *data) {
-    size_t es = single ? 2 * sizeof(float) : 2 * sizeof(double);
-    int64_t w = inner < COLS ? inner : COLS;
-    size_t bytes = ((size_t)w * (size_t)n * es + 63) & ~(size_t)63;
-    char *buf = aligned_alloc(64, bytes);
-    if (!buf) return txrt_fail(ctx, "%s: out of memory for a %lld-point scratch buffer", fn, (long long)(w * n));
+    fft_job j = { .ctx = ctx, .fn = fn, .out = data, .outer = outer, .n = n, .inner = inner,
+                  .lock = PTHREAD_MUTEX_INITIALIZER };
+    j.key.kind = KIND_C2C;
+    j.key.single = single;
+    j.key.sign = sign;
+    j.key.inplace = 1;
+    j.key.n = n;
+    int64_t w = inner < COLS ? inner : COLS, blocks = outer * ((inner + w - 1) / w);
+    if (blocks >= 2 && txrt_get_threads() > 1 && outer * n * inner >= PAR_POINTS) txrt_parallel_for(blocks, columns_chunk, &j);
+    else columns_chunk(&j, 0, blocks);
+    pthread_mutex_destroy(&j.lock);
+    return j.rc;
+}
+
+/* Spread the half spectra S (outer, n0, h) of real rows of length L, h =
+ * L/2+1, to the full spectra out (outer, n0, L) by Hermitian symmetry:
+ * Y[k0, k1] = conj(Y[-k0 mod n0, L - k1]) for k1 >= h.  conj_all
+ * conjugates every value (the inverse transform of real data). */
+#define SPREAD(NAME, T)                                                                                      \
+    static void NAME(const T *S, T *out, int64_t outer, int64_t n0, int64_t L, int conj_all) {               \
+        int64_t h = L / 2 + 1;                                                                               \
+        T c = conj_all ? -1 : 1;                                                                             \
+        for (int64_t b = 0; b < outer; b++)                                                                  \
+            for (int64_t k0 = 0; k0 < n0; k0++) {                                                            \
+                const T *row = S + 2 * (b * n0 + k0) * h;                                                    \
+                const T *mir = S + 2 * (b * n0 + (n0 - k0) % n0) * h;                                        \
+                T *o = out + 2 * (b * n0 + k0) * L;                                                          \
+                for (int64_t k = 0; k < h; k++) o[2 * k] = row[2 * k], o[2 * k + 1] = c * row[2 * k + 1];    \
+                for (int64_t k = h; k < L; k++) o[2 * k] = mir[2 * (L - k)], o[2 * k + 1] = -c * mir[2 * (L - k) + 1]; \
+            }                                                                                                \
+    }
+SPREAD(spread_f64, double)
+SPREAD(spread_f32, float)
+
+/* The transform of real X shaped (outer, n0, L) along L, or with two_d
+ * along n0 and L: FFTW's real-input transform gives the h = L/2+1 points
+ * of each row that are not redundant, the columns of that half spectrum
+ * are transformed (two_d), and the rest follows by Hermitian symmetry.
+ * The inverse transform of real data is the conjugate of the forward one
+ * (c2c scales it).  Half the arithmetic of converting to complex first,
+ * and the input is read as it is. */
+static txrt_tensor *real_c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int two_d, int64_t outer,
+                             int64_t n0, int64_t L, int inverse) {
+    txrt_dtype cdt = complex_of(X->dtype);
+    int single = is_single(cdt);
+    txrt_tensor *out = txrt_tensor_new(ctx, cdt, X->rank, X->shape);
+    if (!out || out->size == 0) return out;
+    int64_t hshape[2] = { outer * n0, L / 2 + 1 };
+    txrt_tensor *S = txrt_tensor_new(ctx, cdt, 2, hshape);
+    txrt_tensor *tmp = S && !aligned(X->data) ? txrt_tensor_copy(ctx, X) : NULL;   /* foreign memory */
+    const txrt_tensor *src = tmp ? tmp : X;
     plan_key k;
     memset(&k, 0, sizeof k);
-    k.kind = KIND_C2C;
+    k.kind = KIND_R2C;
     k.single = single;
-    k.sign = sign;
-    k.inplace = 1;
-    k.n = n;
-    int rc = 0;
-    for (int64_t b = 0; b < outer && rc == 0; b++) {
-        char *block = (char *)data + (size_t)(b * n * inner) * es;
-        for (int64_t c0 = 0; c0 < inner; c0 += w) {
-            int64_t cw = inner - c0 < w ? inner - c0 : w;
-            size_t row = (size_t)cw * es;
-            for (int64_t t = 0; t < n; t++) memcpy(buf + (size_t)t * row, block + (size_t)(t * inner + c0) * es, row);
-            k.count = k.stride = cw;
-            void *p = get_plan(ctx, fn, &k, buf, buf);
-            if (!p) {
-                rc = -1;
-                break;
-            }
-            if (single) fftwf_execute_dft(p, (void *)buf, (void *)buf);
-            else fftw_execute_dft(p, (void *)buf, (void *)buf);
-            for (int64_t t = 0; t < n; t++) memcpy(block + (size_t)(t * inner + c0) * es, buf + (size_t)t * row, row);
-        }
+    k.n = L;
+    k.count = outer * n0;
+    size_t rs = single ? sizeof(float) : sizeof(double);
+    int rc = S && (tmp || aligned(X->data)) ? run_rows(ctx, fn, &k, src->data, S->data, (size_t)L * rs,
+                                                       (size_t)hshape[1] * 2 * rs) : -1;
+    if (rc == 0 && two_d) rc = c2c_columns(ctx, fn, single, FFTW_FORWARD, outer, n0, hshape[1], S->data);
+    if (rc == 0) {
+        if (single) spread_f32(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
+        else spread_f64(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
     }
-    free(buf);
-    return rc;
+    txrt_release(S);
+    txrt_release(tmp);
+    if (rc != 0) {
+        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+        txrt_release(out);
+        return NULL;
+    }
+    return out;
 }
 
 /* A complex transform of X shaped (outer, n0, inner) along n0, or with
- * two_d (outer, n0, n1) along both n0 and n1.  The first pass reads X
- * directly when X is complex of the right precision and aligned; otherwise
- * everything runs in place on a converted copy. */
+ * two_d (outer, n0, n1) along both n0 and n1.  Real input along the last
+ * axis goes through real_c2c.  The first pass reads X directly when X is
+ * complex of the right precision and aligned; otherwise everything runs in
+ * place on a converted copy. */
 static txrt_tensor *c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int two_d, int64_t outer,
                         int64_t n0, int64_t inner, int inverse) {
     txrt_dtype cdt = complex_of(X->dtype);
+    int single = is_single(cdt), sign = inverse ? FFTW_BACKWARD : FFTW_FORWARD;
+    if (X->dtype != cdt && (two_d || inner == 1)) {
+        txrt_tensor *out = two_d ? real_c2c(ctx, fn, X, 1, outer, n0, inner, inverse)
+                                 : real_c2c(ctx, fn, X, 0, outer, 1, n0, inverse);
+        if (out && inverse) scale(out->data, 2 * out->size, single, 1.0 / ((double)n0 * (double)inner));
+        return out;
+    }
     int direct = X->dtype == cdt && aligned(X->data);
     txrt_tensor *out = direct ? txrt_tensor_new(ctx, cdt, X->rank, X->shape) : txrt_tensor_cast(ctx, X, cdt);
     if (!out || out->size == 0) return out;
-    int single = is_single(cdt), sign = inverse ? FFTW_BACKWARD : FFTW_FORWARD;
     const void *src = direct ? X->data : out->data;
     int rc;
     if (two_d) {        /* inner is the last axis's size: rows first, then the columns */

@@ -662,6 +662,46 @@ int txrt_gemm(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, int
     return txrt_gemm_c(ctx, transA, transB, m, n, k, alpha, 0, A, lda, B, ldb, beta, 0, C, ldc, dt);
 }
 
+/* ---- syrk ------------------------------------------------------------------ */
+
+int txrt_syrk_c(txrt_ctx *ctx, char trans, int64_t n, int64_t k, double alpha_re, double alpha_im,
+                const void *A, int64_t lda, void *C, int64_t ldc, txrt_dtype dt) {
+    if ((unsigned)dt > TXRT_C64) return txrt_fail(ctx, "syrk: internal error: unknown dtype %d", (int)dt);
+    if (trans != 'N' && trans != 'T') return txrt_fail(ctx, "syrk: internal error: trans is '%c'", trans);
+    enum CBLAS_TRANSPOSE t = trans == 'N' ? CblasNoTrans : CblasTrans;
+    int64_t acols = trans == 'N' ? k : n;
+    if (n < 0 || k < 0 || n > INT_MAX || k > INT_MAX || lda < (acols > 1 ? acols : 1) || ldc < (n > 1 ? n : 1) ||
+        lda > INT_MAX || ldc > INT_MAX)
+        return txrt_fail(ctx, "syrk: internal error: sizes n=%lld k=%lld lda=%lld ldc=%lld", (long long)n,
+                         (long long)k, (long long)lda, (long long)ldc);
+    if (n == 0) return 0;
+    if (!A || !C) return txrt_fail(ctx, "syrk: internal error: missing data pointer");
+    int N = (int)n, K = (int)k, LA = (int)lda, LC = (int)ldc;
+    bool small = blas_threads_small((double)n * (double)n * (double)k * (txrt_dtype_is_complex(dt) ? 2 : 0.5), n);
+    size_t es = txrt_dtype_size(dt);
+    switch (dt) {
+    case TXRT_F64: cblas_dsyrk(CblasRowMajor, CblasUpper, t, N, K, alpha_re, A, LA, 0.0, C, LC); break;
+    case TXRT_F32: cblas_ssyrk(CblasRowMajor, CblasUpper, t, N, K, (float)alpha_re, A, LA, 0.0f, C, LC); break;
+    case TXRT_C128: {
+        double al[2] = { alpha_re, alpha_im }, be[2] = { 0, 0 };
+        cblas_zsyrk(CblasRowMajor, CblasUpper, t, N, K, al, A, LA, be, C, LC);
+        break;
+    }
+    case TXRT_C64: {
+        float al[2] = { (float)alpha_re, (float)alpha_im }, be[2] = { 0, 0 };
+        cblas_csyrk(CblasRowMajor, CblasUpper, t, N, K, al, A, LA, be, C, LC);
+        break;
+    }
+    }
+    blas_threads_restore(small);
+    /* the lower triangle from the upper: C[i][j] = C[j][i] for j < i */
+    char *c = C;
+    for (int64_t i = 1; i < n; i++)
+        for (int64_t j = 0; j < i; j++)
+            memcpy(c + (size_t)(i * ldc + j) * es, c + (size_t)(j * ldc + i) * es, es);
+    return 0;
+}
+
 /* ---- gemv ------------------------------------------------------------------ */
 
 int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re, double alpha_im,

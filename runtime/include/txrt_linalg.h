@@ -105,6 +105,15 @@ int txrt_gemm_c(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, i
                 const void *B, int64_t ldb, double beta_re, double beta_im,
                 void *C, int64_t ldc, txrt_dtype dt);
 
+/* C = alpha op(A) op(A)^T on raw row-major buffers, a symmetric n x n
+ * result: op(A) is n x k, A stored n x k ('N') or k x n ('T') with row
+ * stride lda.  cblas_{s,d,c,z}syrk computes the upper triangle, half the
+ * multiply-adds of the gemm, and the lower one is mirrored from it (for
+ * complex dtypes the product is symmetric, not Hermitian: no conjugate).
+ * C need not be initialised.  Returns 0, or -1 with a ctx error. */
+int txrt_syrk_c(txrt_ctx *ctx, char trans, int64_t n, int64_t k, double alpha_re, double alpha_im,
+                const void *A, int64_t lda, void *C, int64_t ldc, txrt_dtype dt);
+
 /* y = alpha op(A) x + beta y on raw buffers of
  * dtype dt, a thin dispatch to cblas_{s,d,c,z}gemv.  A is stored row-major
  * m x n with row stride lda >= n; op(A) is A ('N') or its (conjugate)

@@ -181,6 +181,26 @@ static void test_transposes(void **state) {
     assert_int_equal(st.ndefs, 4);
 }
 
+/* ---- an operand times its own transpose: ?syrk, the lower triangle mirrored ---- */
+
+static void test_syrk(void **state) {
+    (void)state;
+    const char *text = OPERANDS
+        "G1[i,j] = A[i,k] * A[j,k]\n"            /* A A^T */
+        "G2[p,q] = A[i,p] * A[i,q] / 3\n"        /* A^T A, alpha */
+        "G3[q,p] = A[i,p] * A[i,q]\n"            /* output transposed: still symmetric */
+        "A32 = cast(A, \"f32\")\nS32[p,q] = A32[i,p] * A32[i,q]\n"
+        "Z[i,k] = A[i,k] + 1j * At[k,i]\nSz[i,j] = Z[i,k] * Z[j,k]\n"   /* complex: symmetric, no conjugate */
+        "Z64 = cast(Z, \"c64\")\nSz64[p,q] = Z64[i,p] * Z64[i,q]\n"
+        "Bb = randn(3, 7, 5, seed=9)\nGb[b,i,j] = Bb[b,i,k] * Bb[b,j,k]\n"   /* batched */
+        "N1[i,j] = A[i,k] * At[k,j]\n";          /* two tensors: a gemm */
+    tx_blas_stats st = same(text, "G1 G2 G3 S32 Sz Sz64 Gb N1", true);   /* planned: / 3 becomes alpha */
+    assert_int_equal(st.ndefs, 8);
+    assert_int_equal(st.nsyrk, 6 + 3);
+    assert_int_equal(st.ngemm, 1);
+    assert_int_equal(st.ncopies, 0);
+}
+
 /* ---- batches ---- */
 
 static void test_batched(void **state) {
@@ -374,6 +394,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dtypes),
         cmocka_unit_test(test_transposes),
+        cmocka_unit_test(test_syrk),
         cmocka_unit_test(test_batched),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_layouts),

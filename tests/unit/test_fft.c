@@ -390,7 +390,57 @@ static void unaligned_input(void **state) {
     R = ref_fft(&t, 0, 0);
     for (int k = 0; k < 7; k++) assert_true(cabs(at(Y, k) - at(R, k)) < 1e-12);
     txrt_release(Y); txrt_release(R);
+    /* real input goes through the half-spectrum route: fft and, as 3 x 4,
+     * fft2 and ifft2, against the direct sums */
+    Y = txrt_fft(&ctx, &t, 0, 0);
+    R = ref_fft(&t, 0, 0);
+    assert_true(reldiff(Y, R) < 1e-13);
+    txrt_release(Y); txrt_release(R);
+    t.rank = 2;
+    t.shape[0] = 3;
+    t.shape[1] = 4;
+    for (int inv = 0; inv < 2; inv++) {
+        txrt_tensor *R1 = ref_fft(&t, 1, inv);
+        R = ref_fft(R1, 0, inv);
+        Y = txrt_fft2(&ctx, &t, inv);
+        assert_true(reldiff(Y, R) < 1e-13);
+        txrt_release(Y); txrt_release(R); txrt_release(R1);
+    }
     free(mem);
+}
+
+/* Transforms big enough to be split across the thread pool (rows in
+ * aligned chunks, column blocks per thread), with row lengths whose bytes
+ * are not multiples of 64, against the direct sums.  Two threads are asked
+ * for whatever the machine has; one thread must give the same values. */
+static void large_on_threads(void **state) {
+    (void)state;
+    static const struct { txrt_dtype dt; int64_t shape[2]; } cases[] = {
+        { TXRT_C128, { 256, 256 } }, { TXRT_C64, { 129, 255 } }, { TXRT_F32, { 130, 257 } }, { TXRT_F64, { 200, 202 } },
+    };
+    txrt_ctx ctx;
+    txrt_ctx_init(&ctx);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        txrt_tensor *X = randt(cases[ci].dt, 2, cases[ci].shape, 300 + ci);
+        for (int inv = 0; inv < 2; inv++) {
+            txrt_tensor *R1 = ref_fft(X, 1, inv), *R = ref_fft(R1, 0, inv);
+            txrt_set_threads(2);
+            txrt_tensor *Y2 = txrt_fft2(&ctx, X, inv), *F2 = txrt_fft(&ctx, X, -1, inv);
+            txrt_set_threads(1);
+            txrt_tensor *Y1 = txrt_fft2(&ctx, X, inv);
+            txrt_set_threads(0);
+            assert_non_null(Y2);
+            assert_non_null(Y1);
+            assert_non_null(F2);
+            assert_int_equal(ctx.status, 0);
+            double t = single(cases[ci].dt) ? 1e-4 : 1e-11;
+            assert_true(reldiff(Y2, R) < t);
+            assert_true(reldiff(Y1, R) < t);
+            assert_true(reldiff(F2, R1) < t);
+            txrt_release(Y2); txrt_release(Y1); txrt_release(F2); txrt_release(R1); txrt_release(R);
+        }
+        txrt_release(X);
+    }
 }
 
 /* ---- errors and empty tensors ----------------------------------------------------- */
@@ -455,6 +505,7 @@ int main(void) {
         cmocka_unit_test(plan_cache),
         cmocka_unit_test(threads),
         cmocka_unit_test(unaligned_input),
+        cmocka_unit_test(large_on_threads),
         cmocka_unit_test(errors_and_empty),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);

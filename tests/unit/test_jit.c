@@ -316,6 +316,12 @@ static void cache(void **state) {
     assert_int_equal(st.ncompiled, 2);
     assert_int_equal(st.ncache_hits, 1000);
     assert_true(st.compile_ms > 0);
+    /* per kernel: the median of two is their mean, the max at least that
+     * and both within the total */
+    assert_true(st.compile_median_ms > 0);
+    assert_true(st.compile_max_ms >= st.compile_median_ms);
+    assert_true(st.compile_max_ms <= st.compile_ms + 1e-9);
+    assert_true(fabs(2 * st.compile_median_ms - st.compile_ms) < 1e-6 * st.compile_ms);
     tx_jit_free(j);
 }
 
@@ -368,6 +374,62 @@ static void emitted_code(void **state) {
     assert_non_null(strstr(as, "tx_t:"));
     assert_non_null(strstr(as, "ret"));
     free(as);
+}
+
+/* How many times pat occurs in s. */
+static int count_of(const char *s, const char *pat) {
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, pat)) != NULL; p += strlen(pat)) n++;
+    return n;
+}
+
+/* Small fixed-size nests stay loops at -O3 (issue: JIT compile time of a
+ * typical statement).  This is a Taylor term of examples/attention/taylor.tx:
+ * three loops of trip count 4 around a loop of 48.  LLVM's default<O3>
+ * fully unrolls the 4x4 outer loops before vectorising, into a body of
+ * ~2300 lines that GVN and SLP then take 100+ ms over; codegen/target.c
+ * runs the unroller only after the vectoriser, so the loop over k is
+ * vectorised once and the outer loops remain (~200 lines, a few ms).  The
+ * kernel must still compute the right values. */
+static void small_nests_stay_loops(void **state) {
+    fixture *fx = *state;
+    tenv_add(&fx->env, "S", TXRT_F64, 3, (int64_t[]){ 4, 4, 48 }, -1, 1, 31);
+    tenv_add(&fx->env, "K", TXRT_F64, 2, (int64_t[]){ 48, 4 }, -1, 1, 32);
+    tx_jit *j = tx_jit_new(3, NULL);   /* default scheduling, as txc run */
+    assert_non_null(j);
+    tx_jit *shared = fx->jit;
+    fx->jit = j;
+    char *ir = emit_of(fx, "R[f,a,g,k] = S[a,g,k] * K[k,f]", "f:4 a:4 g:4 k:48", TX_CG_EMIT_LLVM);
+    fx->jit = shared;
+    /* lines of IR, and phi nodes of an i64 (loop counters: a nest that is
+     * still a loop has them) */
+    int lines = count_of(ir, "\n"), loops = count_of(ir, " = phi i64 ");
+    if (lines >= 600 || loops < 2) fprintf(stderr, "%s\n%d lines, %d i64 phis\n", ir, lines, loops);
+    assert_true(lines < 600);
+    assert_true(loops >= 2);
+    free(ir);
+    assert_true(diff_check(j, fx->a, &fx->env, "R[f,a,g,k] = S[a,g,k] * K[k,f]", "f:4 a:4 g:4 k:48"));
+    tx_jit_free(j);
+}
+
+/* ... but a short innermost reduction is unrolled before the vectoriser
+ * (codegen/llvm.c, unroll_early), so the loop around it is vectorised: no
+ * horizontal sum per element of the output, which is what vectorising the
+ * 24-long sum itself gives (three vector iterations and a reduce). */
+static void short_reductions_unroll_first(void **state) {
+    fixture *fx = *state;
+    tenv_add(&fx->env, "Sq", TXRT_F64, 2, (int64_t[]){ 24, 24 }, -1, 1, 33);
+    tx_jit *j = tx_jit_new(3, NULL);
+    assert_non_null(j);
+    tx_jit *shared = fx->jit;
+    fx->jit = j;
+    char *ir = emit_of(fx, "v[b] = sum[c](Sq[b,c] * Sq[c,b])", "b:24 c:24", TX_CG_EMIT_LLVM);
+    fx->jit = shared;
+    if (strstr(ir, "vector.reduce.fadd")) fprintf(stderr, "%s\n", ir);
+    assert_null(strstr(ir, "vector.reduce.fadd"));
+    free(ir);
+    assert_true(diff_check(j, fx->a, &fx->env, "v[b] = sum[c](Sq[b,c] * Sq[c,b])", "b:24 c:24"));
+    tx_jit_free(j);
 }
 
 /* The emit sink shows each newly compiled kernel: LIR as comments, then IR. */
@@ -966,6 +1028,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(declines, setup, teardown),
         cmocka_unit_test_setup_teardown(emitted_code, setup, teardown),
         cmocka_unit_test_setup_teardown(emit_sink, setup, teardown),
+        cmocka_unit_test_setup_teardown(small_nests_stay_loops, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_reductions_unroll_first, setup, teardown),
         cmocka_unit_test_setup_teardown(opt_levels, setup, teardown),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(programs),
