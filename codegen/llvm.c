@@ -772,7 +772,8 @@ static int expr_nodes(const tx_lir_expr *e) {
  * they turn into interleaved accesses that take 2-3 times longer to
  * compile for nothing. */
 static bool unroll_early(const tx_lir_stmt *s) {
-    if (s->extent > EARLY_UNROLL_TRIPS) return false;
+    /* a run-time trip count (size-generic code) cannot be fully unrolled */
+    if (s->extent > EARLY_UNROLL_TRIPS || s->sym_extent.n > 0) return false;
     int nodes = 0;
     bool reduces = false;
     for (int k = 0; k < s->body.n; k++) {
