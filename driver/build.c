@@ -1817,6 +1817,12 @@ static bool build_func(tx_arena *a, const tx_tir_program *prog, const tx_tir_fun
     }
     c.generic = nruntime > 0;
     c.shape_hint = tx_arena_printf(a, "pass --shape %s to specialise", example);
+    if (c.generic && fn->nsizes > 127) {   /* symbol ids are int8_t in tx_lir_mono */
+        tx_diag *g = tx_error(d, fn->span, "def '%s' has %d size names; run-time sizes need at most 127", fn->name,
+                              fn->nsizes);
+        tx_hint(d, g, "%s", c.shape_hint);
+        return false;
+    }
     for (int k = 0; k < fn->nsizes; k++) {
         if (af->size_value[k] < 0) {
             tx_error(d, fn->span, "size '%s' of '%s' is %lld; sizes cannot be negative", fn->sizes[k], fn->name,
