@@ -362,6 +362,17 @@ static int dest_slot(bctx *c, const char *name, const tx_type *t, const int *sym
     return sl;
 }
 
+/* The step that runs kernel f: dst = src (+ add when add >= 0), on slots. */
+static tx_lir_func *copy_step(bctx *c, tx_lir_func *f, int dst, int src, int add) {
+    tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
+    st->kernel = f;
+    st->buf = TX_NEWN(c->a, int, 3);
+    st->buf[0] = dst;
+    st->buf[1] = src;
+    if (add >= 0) st->buf[2] = add;
+    return f;
+}
+
 /* dst[p] = src[p] (+ add[p]) elementwise as a loop IR kernel: the store
  * rounds to dst's dtype like the evaluator's txrt_set.  NULL when the
  * value cannot be stored (complex into real). */
@@ -382,13 +393,7 @@ static tx_lir_func *elementwise(bctx *c, const char *name, int dst, int src, int
     tx_lir_expr *e = tx_lir_load(f, b1, off);
     if (b2 >= 0) e = tx_lir_binary(f, TX_TOP_ADD, e, tx_lir_load(f, b2, off));
     if (!e || !tx_lir_store(f, &loop->body, b0, off, e)) return NULL;
-    tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
-    st->kernel = f;
-    st->buf = TX_NEWN(c->a, int, 3);
-    st->buf[0] = dst;
-    st->buf[1] = src;
-    if (b2 >= 0) st->buf[2] = add;
-    return f;
+    return copy_step(c, f, dst, src, b2 >= 0 ? add : -1);
 }
 
 /* elementwise() over slots of run-time size c * S[f0] * S[f1] ...: the
@@ -421,13 +426,7 @@ static tx_lir_func *elementwise_sym(bctx *c, const char *name, int dst, int src,
     tx_lir_expr *e = tx_lir_load(f, b1, off);
     if (b2 >= 0) e = tx_lir_binary(f, TX_TOP_ADD, e, tx_lir_load(f, b2, off));
     if (!e || !tx_lir_store(f, blk, b0, off, e)) return NULL;
-    tx_aot_step *st = add_step(c, TX_AOT_KERNEL);
-    st->kernel = f;
-    st->buf = TX_NEWN(c->a, int, 3);
-    st->buf[0] = dst;
-    st->buf[1] = src;
-    if (b2 >= 0) st->buf[2] = add;
-    return f;
+    return copy_step(c, f, dst, src, b2 >= 0 ? add : -1);
 }
 
 /* ---- BLAS: out[L..,R..] = sum[K](A[..] * B[..]) over whole tensors -------- */
