@@ -58,7 +58,30 @@ static const char *routine(char *buf, size_t n, txrt_dtype dt, const char *real_
 static pthread_once_t nancheck_once = PTHREAD_ONCE_INIT;
 static void nancheck_off(void) { LAPACKE_set_nancheck(0); }
 /* Called on entry by every builtin here: see the nan paragraph above. */
-static void lapacke_init(void) { pthread_once(&nancheck_once, nancheck_off); }
+/* OpenBLAS threads: blas_configured (txrt_blas_set_threads, else
+ * OpenBLAS's default) for large products and every LAPACK call, one for
+ * small products (see BLAS_THREAD_MIN).  The setting changes only when it
+ * differs: switching to one thread and back around every small product
+ * kept OpenBLAS's idle workers spinning (chain3 burnt twice its wall time
+ * in CPU). */
+static int blas_configured;    /* threads for large products; 0 = not asked yet */
+static int blas_current;       /* what OpenBLAS was last told; 0 = unknown */
+
+static void blas_use_threads(int n) {
+    if (n == blas_current) return;
+    openblas_set_num_threads(n);
+    blas_current = n;
+}
+
+static void blas_all_threads(void) {
+    if (!blas_configured) blas_configured = openblas_get_num_threads();
+    blas_use_threads(blas_configured);
+}
+
+static void lapacke_init(void) {
+    pthread_once(&nancheck_once, nancheck_off);
+    blas_all_threads();
+}
 
 /* ---- operand checks ------------------------------------------------------- */
 
@@ -582,20 +605,12 @@ int txrt_qr(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **Q, txrt_tensor **
 #define BLAS_THREAD_MIN 2e6
 #define BLAS_THREAD_SIDE 64
 
-static int blas_configured;    /* threads for large products; 0 = not asked yet */
-
 /* Before a product of `madds` whose output is at least `side` long each
- * way: true when it was switched to one thread (blas_threads_restore
- * afterwards, so LAPACK calls keep every thread). */
-static bool blas_threads_small(double madds, int64_t side) {
+ * way: one thread for a small one, all for a large one. */
+static void blas_threads_for(double madds, int64_t side) {
     if (!blas_configured) blas_configured = openblas_get_num_threads();
-    if ((madds >= BLAS_THREAD_MIN && side >= BLAS_THREAD_SIDE) || blas_configured <= 1) return false;
-    openblas_set_num_threads(1);
-    return true;
-}
-
-static void blas_threads_restore(bool small) {
-    if (small) openblas_set_num_threads(blas_configured);
+    if (madds >= BLAS_THREAD_MIN && side >= BLAS_THREAD_SIDE) blas_all_threads();
+    else blas_use_threads(1);
 }
 
 /* ---- gemm ------------------------------------------------------------------ */
@@ -632,7 +647,7 @@ int txrt_gemm_c(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, i
         return txrt_fail(ctx, "gemm: internal error: missing data pointer");
     if (m == 0 || n == 0) return 0;
     int M = (int)m, N = (int)n, K = (int)k, LA = (int)lda, LB = (int)ldb, LC = (int)ldc;
-    bool small = blas_threads_small((double)m * (double)n * (double)k * (txrt_dtype_is_complex(dt) ? 4 : 1),
+    blas_threads_for((double)m * (double)n * (double)k * (txrt_dtype_is_complex(dt) ? 4 : 1),
                                     m < n ? m : n);
     switch (dt) {
     case TXRT_F64:
@@ -652,7 +667,6 @@ int txrt_gemm_c(txrt_ctx *ctx, char transA, char transB, int64_t m, int64_t n, i
         break;
     }
     }
-    blas_threads_restore(small);
     return 0;
 }
 
@@ -677,7 +691,7 @@ int txrt_syrk_c(txrt_ctx *ctx, char trans, int64_t n, int64_t k, double alpha_re
     if (n == 0) return 0;
     if (!A || !C) return txrt_fail(ctx, "syrk: internal error: missing data pointer");
     int N = (int)n, K = (int)k, LA = (int)lda, LC = (int)ldc;
-    bool small = blas_threads_small((double)n * (double)n * (double)k * (txrt_dtype_is_complex(dt) ? 2 : 0.5), n);
+    blas_threads_for((double)n * (double)n * (double)k * (txrt_dtype_is_complex(dt) ? 2 : 0.5), n);
     size_t es = txrt_dtype_size(dt);
     switch (dt) {
     case TXRT_F64: cblas_dsyrk(CblasRowMajor, CblasUpper, t, N, K, alpha_re, A, LA, 0.0, C, LC); break;
@@ -693,7 +707,6 @@ int txrt_syrk_c(txrt_ctx *ctx, char trans, int64_t n, int64_t k, double alpha_re
         break;
     }
     }
-    blas_threads_restore(small);
     /* the lower triangle from the upper: C[i][j] = C[j][i] for j < i */
     char *c = C;
     for (int64_t i = 1; i < n; i++)
@@ -718,7 +731,7 @@ int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re
     if (ylen == 0) return 0;
     if (!y || ((m > 0 && n > 0) && (!A || !x))) return txrt_fail(ctx, "gemv: internal error: missing data pointer");
     int M = (int)m, N = (int)n, LA = (int)lda, IX = (int)incx, IY = (int)incy;
-    bool small = blas_threads_small((double)m * (double)n * (txrt_dtype_is_complex(dt) ? 4 : 1), BLAS_THREAD_SIDE);
+    blas_threads_for((double)m * (double)n * (txrt_dtype_is_complex(dt) ? 4 : 1), BLAS_THREAD_SIDE);
     switch (dt) {
     case TXRT_F64:
         cblas_dgemv(CblasRowMajor, ta, M, N, alpha_re, A, LA, x, IX, beta_re, y, IY);
@@ -737,7 +750,6 @@ int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re
         break;
     }
     }
-    blas_threads_restore(small);
     return 0;
 }
 
@@ -745,6 +757,7 @@ int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re
  * OpenBLAS's cblas.h). */
 void txrt_blas_set_threads(int n) {
     if (n < 1) return;
-    openblas_set_num_threads(n);
     blas_configured = n;
+    blas_current = 0;
+    blas_use_threads(n);
 }
