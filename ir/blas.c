@@ -44,6 +44,7 @@
 #include "ir/blas.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,6 +590,98 @@ static void *alloc_temp(double elems, size_t elem) {
 }
 
 /* Run def through BLAS.  Returns 0 when done, -1 to pass it on. */
+/* The BLAS calls of one contraction: one per batch point. */
+typedef struct calls_job {
+    const tx_tir_stmt *def;
+    const layout *L;
+    const char *pa, *pb;
+    char *pc;
+    size_t es;
+    double ar, ai;
+    txrt_dtype dtype;
+    pthread_mutex_t lock;
+    int rc, ngemm, nsyrk, ngemv;
+} calls_job;
+
+/* Batch points [q0, q1) (the last batch index fastest). */
+static void calls_chunk(void *arg, int64_t q0, int64_t q1) {
+    calls_job *j = arg;
+    const layout *L = j->L;
+    const tx_tir_stmt *def = j->def;
+    txrt_ctx ctx;
+    txrt_ctx_init(&ctx);
+    int64_t m = L->m.ext, n = L->n.ext, k = L->k.ext;
+    int64_t bidx[MAXR] = { 0 };
+    for (int64_t rest = q0, jj = L->bat.n - 1; jj >= 0; jj--) {
+        int64_t e = ext_of(def, L->bat.ids[jj]);
+        bidx[jj] = rest % e;
+        rest /= e;
+    }
+    int rc = 0, ngemm = 0, nsyrk = 0, ngemv = 0;
+    for (int64_t q = q0; q < q1 && rc == 0; q++) {
+        int64_t oa = 0, ob = 0, oc = 0;
+        for (int jj = 0; jj < L->bat.n; jj++) {
+            oa += bidx[jj] * L->a.bstride[jj];
+            ob += bidx[jj] * L->b.bstride[jj];
+            oc += bidx[jj] * L->c.bstride[jj];
+        }
+        const char *xa = j->pa + oa * (int64_t)j->es, *xb = j->pb + ob * (int64_t)j->es;
+        char *xc = j->pc + oc * (int64_t)j->es;
+        double ar = j->ar, ai = j->ai;
+        if (m > 1 && n > 1) {
+            char t1, t2, tc;
+            int64_t l1, l2, lc;
+            orient(m, n, L->c.sr, L->c.sc, &tc, &lc);
+            const char *x1 = xa, *x2 = xb;
+            int64_t r = m, c = n;
+            if (tc == 'N') {
+                orient(m, k, L->a.sr, L->a.sc, &t1, &l1);
+                orient(k, n, L->b.sr, L->b.sc, &t2, &l2);
+            } else {
+                /* out^T = B^T A^T */
+                orient(n, k, L->b.sc, L->b.sr, &t1, &l1);
+                orient(k, m, L->a.sc, L->a.sr, &t2, &l2);
+                x1 = xb, x2 = xa, r = n, c = m;
+            }
+            /* X X^T or X^T X (one operand's memory read both ways): the
+             * result is symmetric and ?syrk does half the work */
+            if (x1 == x2 && r == c && l1 == l2 && ((t1 == 'N' && t2 == 'T') || (t1 == 'T' && t2 == 'N'))) {
+                rc = txrt_syrk_c(&ctx, t1, r, k, ar, ai, x1, l1, xc, lc, j->dtype);
+                nsyrk++;
+            } else {
+                rc = txrt_gemm_c(&ctx, t1, t2, r, c, k, ar, ai, x1, l1, x2, l2, 0, 0, xc, lc, j->dtype);
+                ngemm++;
+            }
+        } else if (n == 1) {
+            /* out[M] = A[M,K] b[K] */
+            char t;
+            int64_t ld;
+            orient(m, k, L->a.sr, L->a.sc, &t, &ld);
+            if (t == 'N') rc = txrt_gemv_c(&ctx, 'N', m, k, ar, ai, xa, ld, xb, L->b.sr, 0, 0, xc, L->c.sr, j->dtype);
+            else rc = txrt_gemv_c(&ctx, 'T', k, m, ar, ai, xa, ld, xb, L->b.sr, 0, 0, xc, L->c.sr, j->dtype);
+            ngemv++;
+        } else {
+            /* out[N] = a[K] B[K,N] = (B^T a)[N] */
+            char t;
+            int64_t ld;
+            orient(n, k, L->b.sc, L->b.sr, &t, &ld);
+            if (t == 'N') rc = txrt_gemv_c(&ctx, 'N', n, k, ar, ai, xb, ld, xa, L->a.sc, 0, 0, xc, L->c.sc, j->dtype);
+            else rc = txrt_gemv_c(&ctx, 'T', k, n, ar, ai, xb, ld, xa, L->a.sc, 0, 0, xc, L->c.sc, j->dtype);
+            ngemv++;
+        }
+        for (int jj = L->bat.n - 1; jj >= 0; jj--) {
+            if (++bidx[jj] < ext_of(def, L->bat.ids[jj])) break;
+            bidx[jj] = 0;
+        }
+    }
+    pthread_mutex_lock(&j->lock);
+    if (rc != 0) j->rc = rc;
+    j->ngemm += ngemm;
+    j->nsyrk += nsyrk;
+    j->ngemv += ngemv;
+    pthread_mutex_unlock(&j->lock);
+}
+
 static int try_blas(tx_blas *bk, const tx_tir_stmt *def, const tx_plan_gemm *g, txrt_tensor *out,
                     txrt_tensor *(*get)(void *, const char *), void *getctx) {
     scal sc[64];
@@ -649,65 +742,25 @@ static int try_blas(tx_blas *bk, const tx_tir_stmt *def, const tx_plan_gemm *g, 
         pc = tmp[2];
     }
     {
-        txrt_ctx ctx;
-        txrt_ctx_init(&ctx);
+        calls_job j = { .def = def, .L = &L, .pa = pa, .pb = pb, .pc = pc, .es = es, .ar = ar, .ai = ai,
+                        .dtype = out->dtype, .lock = PTHREAD_MUTEX_INITIALIZER };
         int64_t m = L.m.ext, n = L.n.ext, k = L.k.ext;
-        int64_t bidx[MAXR] = { 0 };
-        for (int64_t q = 0; q < L.nbatch && rc == 0; q++) {
-            int64_t oa = 0, ob = 0, oc = 0;
-            for (int j = 0; j < L.bat.n; j++) {
-                oa += bidx[j] * L.a.bstride[j];
-                ob += bidx[j] * L.b.bstride[j];
-                oc += bidx[j] * L.c.bstride[j];
-            }
-            const char *xa = pa + oa * (int64_t)es, *xb = pb + ob * (int64_t)es;
-            char *xc = pc + oc * (int64_t)es;
-            if (m > 1 && n > 1) {
-                char t1, t2, tc;
-                int64_t l1, l2, lc;
-                orient(m, n, L.c.sr, L.c.sc, &tc, &lc);
-                const char *x1 = xa, *x2 = xb;
-                int64_t r = m, c = n;
-                if (tc == 'N') {
-                    orient(m, k, L.a.sr, L.a.sc, &t1, &l1);
-                    orient(k, n, L.b.sr, L.b.sc, &t2, &l2);
-                } else {
-                    /* out^T = B^T A^T */
-                    orient(n, k, L.b.sc, L.b.sr, &t1, &l1);
-                    orient(k, m, L.a.sc, L.a.sr, &t2, &l2);
-                    x1 = xb, x2 = xa, r = n, c = m;
-                }
-                /* X X^T or X^T X (one operand's memory read both ways): the
-                 * result is symmetric and ?syrk does half the work */
-                if (x1 == x2 && r == c && l1 == l2 && ((t1 == 'N' && t2 == 'T') || (t1 == 'T' && t2 == 'N'))) {
-                    rc = txrt_syrk_c(&ctx, t1, r, k, ar, ai, x1, l1, xc, lc, out->dtype);
-                    bk->st.nsyrk++;
-                } else {
-                    rc = txrt_gemm_c(&ctx, t1, t2, r, c, k, ar, ai, x1, l1, x2, l2, 0, 0, xc, lc, out->dtype);
-                    bk->st.ngemm++;
-                }
-            } else if (n == 1) {
-                /* out[M] = A[M,K] b[K] */
-                char t;
-                int64_t ld;
-                orient(m, k, L.a.sr, L.a.sc, &t, &ld);
-                if (t == 'N') rc = txrt_gemv_c(&ctx, 'N', m, k, ar, ai, xa, ld, xb, L.b.sr, 0, 0, xc, L.c.sr, out->dtype);
-                else rc = txrt_gemv_c(&ctx, 'T', k, m, ar, ai, xa, ld, xb, L.b.sr, 0, 0, xc, L.c.sr, out->dtype);
-                bk->st.ngemv++;
-            } else {
-                /* out[N] = a[K] B[K,N] = (B^T a)[N] */
-                char t;
-                int64_t ld;
-                orient(n, k, L.b.sc, L.b.sr, &t, &ld);
-                if (t == 'N') rc = txrt_gemv_c(&ctx, 'N', n, k, ar, ai, xb, ld, xa, L.a.sc, 0, 0, xc, L.c.sc, out->dtype);
-                else rc = txrt_gemv_c(&ctx, 'T', k, n, ar, ai, xb, ld, xa, L.a.sc, 0, 0, xc, L.c.sc, out->dtype);
-                bk->st.ngemv++;
-            }
-            for (int j = L.bat.n - 1; j >= 0; j--) {
-                if (++bidx[j] < ext_of(def, L.bat.ids[j])) break;
-                bidx[j] = 0;
-            }
+        double c4 = cplx ? 4 : 1;
+        bool small = m > 1 && n > 1 ? txrt_blas_is_small((double)m * (double)n * (double)k * c4, m < n ? m : n)
+                                    : txrt_blas_is_small((double)(m > 1 ? m : n) * (double)k * c4, INT64_MAX);
+        /* independent calls that each run on one OpenBLAS thread share
+         * txc's threads instead (200 products of 200x200x16 in mttkrp) */
+        if (L.nbatch >= 2 && small && txrt_get_threads() > 1) {
+            txrt_blas_single();
+            txrt_parallel_for(L.nbatch, calls_chunk, &j);
+        } else {
+            calls_chunk(&j, 0, L.nbatch);
         }
+        pthread_mutex_destroy(&j.lock);
+        rc = j.rc;
+        bk->st.ngemm += j.ngemm;
+        bk->st.nsyrk += j.nsyrk;
+        bk->st.ngemv += j.ngemv;
     }
     if (rc != 0) goto fail;
     if (L.c.copy) {

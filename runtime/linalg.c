@@ -605,12 +605,18 @@ int txrt_qr(txrt_ctx *ctx, const txrt_tensor *A, txrt_tensor **Q, txrt_tensor **
 #define BLAS_THREAD_MIN 2e6
 #define BLAS_THREAD_SIDE 64
 
+bool txrt_blas_is_small(double madds, int64_t side) {
+    return !(madds >= BLAS_THREAD_MIN && side >= BLAS_THREAD_SIDE);
+}
+
+void txrt_blas_single(void) { blas_use_threads(1); }
+
 /* Before a product of `madds` whose output is at least `side` long each
  * way: one thread for a small one, all for a large one. */
 static void blas_threads_for(double madds, int64_t side) {
     if (!blas_configured) blas_configured = openblas_get_num_threads();
-    if (madds >= BLAS_THREAD_MIN && side >= BLAS_THREAD_SIDE) blas_all_threads();
-    else blas_use_threads(1);
+    if (txrt_blas_is_small(madds, side)) blas_use_threads(1);
+    else blas_all_threads();
 }
 
 /* ---- gemm ------------------------------------------------------------------ */

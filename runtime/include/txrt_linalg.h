@@ -33,6 +33,8 @@
 
 #include "txrt.h"
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -129,6 +131,13 @@ int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re
  * sets it from --threads: BLAS calls run outside txc's own parallel
  * regions, so the two pools never run at once. */
 void txrt_blas_set_threads(int n);
+/* Whether a product of `madds` multiply-adds whose output is at least
+ * `side` long each way runs on one OpenBLAS thread (txrt_gemm_c and
+ * friends switch to one thread for it).  Such products may be called from
+ * several threads at once after txrt_blas_single(): their thread setting
+ * is then already right and is not touched. */
+bool txrt_blas_is_small(double madds, int64_t side);
+void txrt_blas_single(void);
 
 /* ---- FFT (runtime/fft.c) -------------------------------------------------- */
 
