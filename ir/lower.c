@@ -357,23 +357,34 @@ static void implicit_use(const tx_ast_expr *e, const char *name, const tx_ast_ex
     }
 }
 
+/* Index names for a warning: "'i', 'j'" in quoted, "i,j" in plain (the
+ * n-th name appended; both 256 bytes). */
+typedef struct namelist {
+    char quoted[256], plain[256];
+    int n;
+} namelist;
+
+static void namelist_add(namelist *nl, const char *name) {
+    size_t used = strlen(nl->quoted);
+    snprintf(nl->quoted + used, sizeof nl->quoted - used, "%s'%s'", nl->n ? ", " : "", name);
+    used = strlen(nl->plain);
+    snprintf(nl->plain + used, sizeof nl->plain - used, "%s%s", nl->n ? "," : "", name);
+    nl->n++;
+}
+
 /* An index summed implicitly that occurs only inside non-linear functions,
  * as in C[i] = exp(A[i,j]*B[j]): the sum is over the whole right-hand
  * side, outside exp, which newcomers often do not mean. */
 static void warn_implicit_inside(lw *L, const ixc *x, int first_free, const tx_ast_expr *rhs) {
     const tx_ast_expr *at = NULL;
-    char names[256] = "", plain[256] = "";   /* 'i', 'j' and i,j */
-    int n = 0;
+    namelist nl = { .n = 0 };
     for (int k = first_free; k < x->nidx; k++) {
         bool lin = false;
         const tx_ast_expr *inside = NULL;
         implicit_use(rhs, x->idx[k].name, NULL, &lin, &inside);
         if (lin || !inside) continue;
         if (!at) at = inside;
-        size_t used = strlen(names);
-        snprintf(names + used, sizeof names - used, "%s'%s'", n ? ", " : "", x->idx[k].name);
-        used = strlen(plain);
-        snprintf(plain + used, sizeof plain - used, "%s%s", n++ ? "," : "", x->idx[k].name);
+        namelist_add(&nl, x->idx[k].name);
     }
     if (!at || L->quiet_implicit) return;
     const char *what = at->kind == TX_AST_BINARY ? "the power ^"
@@ -381,13 +392,13 @@ static void warn_implicit_inside(lw *L, const ixc *x, int first_free, const tx_a
                        : at->redop == TX_RED_MAX ? "max[...](...)"
                        : at->redop == TX_RED_MIN ? "min[...](...)" : "prod[...](...)";
     tx_diag *g = tx_warning(L->d, at->span, "%s %s %s summed over the whole right-hand side, outside %s",
-                            n > 1 ? "indices" : "index", names, n > 1 ? "are" : "is", what);
+                            nl.n > 1 ? "indices" : "index", nl.quoted, nl.n > 1 ? "are" : "is", what);
     if (at->kind == TX_AST_CALL)
         tx_hint(L->d, g, "to sum inside, write %s(sum[%s](...)); to keep this meaning and silence the warning, "
-                "write sum[%s](...) around the right-hand side", at->name, plain, plain);
+                "write sum[%s](...) around the right-hand side", at->name, nl.plain, nl.plain);
     else
         tx_hint(L->d, g, "write sum[%s](...) where the sum belongs; around the whole right-hand side it keeps "
-                "this meaning and silences the warning", plain);
+                "this meaning and silences the warning", nl.plain);
 }
 
 /* Is this expression in index notation (for lowering purposes)? */
@@ -871,17 +882,12 @@ static bool warn_summed_arg(lw *L, const tx_ast_expr *call, const tx_ast_expr *e
     ixc x = { 0 };
     free_indices(L, &x, e, NULL, 0);
     if (x.nidx == 0) return false;
-    char names[256] = "", plain[256] = "";
-    for (int k = 0; k < x.nidx; k++) {
-        size_t used = strlen(names);
-        snprintf(names + used, sizeof names - used, "%s'%s'", k ? ", " : "", x.idx[k].name);
-        used = strlen(plain);
-        snprintf(plain + used, sizeof plain - used, "%s%s", k ? "," : "", x.idx[k].name);
-    }
+    namelist nl = { .n = 0 };
+    for (int k = 0; k < x.nidx; k++) namelist_add(&nl, x.idx[k].name);
     tx_diag *g = tx_warning(L->d, e->span, "%s %s of this argument %s summed, so %s receives one number",
-                            x.nidx > 1 ? "indices" : "index", names, x.nidx > 1 ? "are" : "is", call->name);
+                            x.nidx > 1 ? "indices" : "index", nl.quoted, x.nidx > 1 ? "are" : "is", call->name);
     tx_hint(L->d, g, "to pass the tensor, bind it first (T[%s] = ...) and call %s(T); sum[%s](...) says the sum "
-            "is meant and silences this", plain, call->name, plain);
+            "is meant and silences this", nl.plain, call->name, nl.plain);
     return true;
 }
 
