@@ -439,11 +439,15 @@ static int txc_main(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     /* Tensors below 2 MiB come from malloc (larger ones from the runtime's
-     * block cache).  glibc returns freed memory at the top of the heap to
-     * the system and maps some blocks afresh, so a statement run in a loop
-     * paid for new pages every time: a 320 KB result, 80 page faults per
-     * run, was 40% of chain3's time.  Keep what was freed for reuse. */
-    mallopt(M_MMAP_THRESHOLD, 2 << 20);
+     * block cache), and so do LAPACKE's and OpenBLAS's work arrays.  glibc
+     * returns freed memory at the top of the heap to the system and maps
+     * some blocks afresh, so a statement run in a loop paid for new pages
+     * every time: a 320 KB result, 80 page faults per run, was 40% of
+     * chain3's time.  Keep what was freed for reuse, and serve blocks up to
+     * 32 MiB (the most glibc's own adaptive threshold reaches) from the
+     * heap: with a lower fixed threshold LAPACKE's 8 MB row-major copies
+     * were mapped afresh on every call (solve 1000x1000 +35%). */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     int rc = txc_main(argc, argv);
     txrt_fft_cleanup();   /* FFTW plans live for the process; free them once */
