@@ -58,11 +58,24 @@ sleep 60
 EOF
 
 # start [SCRIPT]: a new tmux server running txc (session.sh by default)
+# Each start gets a socket of its own: a new server on the socket of one
+# just killed could meet it still exiting ("server exited unexpectedly",
+# before txc runs at all: the session shell keeps a server alive whatever
+# txc does).  Starting is also tried three times, for a busy machine.
+nstart=0
 start() {
-    T -f /dev/null new-session -d -x 120 -y 60 "sh '$tmp/${1:-session.sh}'" || {
-        echo "FAIL: cannot start tmux"
-        exit 1
-    }
+    nstart=$((nstart + 1))
+    sock="$tmp/tmux.$nstart.sock"
+    for attempt in 1 2 3; do
+        if T -f /dev/null new-session -d -x 120 -y 60 "sh '$tmp/${1:-session.sh}'" 2>"$tmp/start.err"; then
+            return 0
+        fi
+        T kill-server >/dev/null 2>&1
+        sleep 1
+    done
+    echo "FAIL: cannot start tmux (3 attempts)"
+    cat "$tmp/start.err"
+    exit 1
 }
 
 screen() { T capture-pane -p -S -300 >"$tmp/screen" 2>"$tmp/screen.err"; }
