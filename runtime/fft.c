@@ -250,6 +250,9 @@ static void execute(const plan_key *k, void *p, const void *in, void *out) {
     if (k->kind == KIND_R2C) {
         if (k->single) fftwf_execute_dft_r2c(p, (void *)in, out);
         else fftw_execute_dft_r2c(p, (void *)in, out);
+    } else if (k->kind == KIND_C2R) {
+        if (k->single) fftwf_execute_dft_c2r(p, (void *)in, out);
+        else fftw_execute_dft_c2r(p, (void *)in, out);
     } else if (k->single) {
         fftwf_execute_dft(p, (void *)in, out);
     } else {
@@ -465,6 +468,68 @@ static txrt_tensor *c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int
         return NULL;
     }
     if (inverse) scale(out->data, 2 * out->size, single, 1.0 / ((double)n0 * (double)(two_d ? inner : 1)));
+    return out;
+}
+
+/* The Hermitian part of complex X seen as (outer, n0, L), its first h =
+ * L/2+1 columns: H[b,k0,k1] = (X[b,k0,k1] + conj(X[b,-k0,-k1])) / 2
+ * (indices mod n0 and L). */
+#define HERMITIAN(NAME, T)                                                                                   \
+    static void NAME(const T *X, T *H, int64_t outer, int64_t n0, int64_t L) {                               \
+        int64_t h = L / 2 + 1;                                                                               \
+        for (int64_t b = 0; b < outer; b++)                                                                  \
+            for (int64_t k0 = 0; k0 < n0; k0++) {                                                            \
+                const T *row = X + 2 * (b * n0 + k0) * L;                                                    \
+                const T *mir = X + 2 * (b * n0 + (n0 - k0) % n0) * L;                                        \
+                T *o = H + 2 * (b * n0 + k0) * h;                                                            \
+                for (int64_t k = 0; k < h; k++) {                                                            \
+                    int64_t mk = (L - k) % L;                                                                \
+                    o[2 * k] = (T)0.5 * (row[2 * k] + mir[2 * mk]);                                          \
+                    o[2 * k + 1] = (T)0.5 * (row[2 * k + 1] - mir[2 * mk + 1]);                              \
+                }                                                                                            \
+            }                                                                                                \
+    }
+HERMITIAN(hermitian_f64, double)
+HERMITIAN(hermitian_f32, float)
+
+txrt_tensor *txrt_ifft2_real(txrt_ctx *ctx, const txrt_tensor *X) {
+    const char *fn = "ifft2";
+    if (check_input(ctx, fn, X, 2)) return NULL;
+    if (!txrt_dtype_is_complex(X->dtype))
+        return txrt_fail(ctx, "ifft2: internal error: the Hermitian route needs complex input"), NULL;
+    int r = X->rank;
+    int64_t outer = 1, n0 = X->shape[r - 2], L = X->shape[r - 1];
+    for (int d = 0; d < r - 2; d++) outer *= X->shape[d];
+    if (n0 == 0) return empty_axis(ctx, fn, X, r - 2), NULL;
+    if (L == 0) return empty_axis(ctx, fn, X, r - 1), NULL;
+    int single = is_single(X->dtype);
+    txrt_tensor *out = txrt_tensor_new(ctx, real_of(X->dtype), r, X->shape);
+    if (!out || out->size == 0) return out;
+    int64_t hshape[2] = { outer * n0, L / 2 + 1 };
+    txrt_tensor *H = txrt_tensor_new(ctx, X->dtype, 2, hshape);
+    int rc = H ? 0 : -1;
+    if (rc == 0) {
+        if (single) hermitian_f32(X->data, H->data, outer, n0, L);
+        else hermitian_f64(X->data, H->data, outer, n0, L);
+        if (n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_BACKWARD, outer, n0, hshape[1], H->data);
+    }
+    if (rc == 0) {
+        plan_key k;
+        memset(&k, 0, sizeof k);
+        k.kind = KIND_C2R;
+        k.single = single;
+        k.n = L;
+        k.count = outer * n0;
+        size_t rs = single ? sizeof(float) : sizeof(double);
+        rc = run_rows(ctx, fn, &k, H->data, out->data, (size_t)hshape[1] * 2 * rs, (size_t)L * rs);
+    }
+    txrt_release(H);
+    if (rc != 0) {
+        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+        txrt_release(out);
+        return NULL;
+    }
+    scale(out->data, out->size, single, 1.0 / ((double)n0 * (double)L));
     return out;
 }
 

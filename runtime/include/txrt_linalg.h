@@ -154,6 +154,10 @@ void txrt_blas_single(void);
 txrt_tensor *txrt_fft(txrt_ctx *ctx, const txrt_tensor *X, int axis, int inverse);
 /* fft2 / ifft2 over the last two axes (rank >= 2). */
 txrt_tensor *txrt_fft2(txrt_ctx *ctx, const txrt_tensor *X, int inverse);
+/* real(ifft2(X)) for complex X, computed as the c2r transform of X's
+ * Hermitian part (X[k] + conj(X[-k]))/2, half the work of the complex
+ * inverse; the evaluator uses it when an ifft2 result feeds only real(). */
+txrt_tensor *txrt_ifft2_real(txrt_ctx *ctx, const txrt_tensor *X);
 /* rfft of a real tensor along its last axis: n points give n/2 + 1. */
 txrt_tensor *txrt_rfft(txrt_ctx *ctx, const txrt_tensor *X);
 /* irfft along the last axis, m points -> n real points; n <= 0 means

@@ -443,6 +443,40 @@ static void large_on_threads(void **state) {
     }
 }
 
+/* real(ifft2(X)) by the Hermitian part and c2r, against the real part of
+ * the complex inverse, for non-Hermitian complex input of every shape
+ * (odd, even, unit sizes, a batch axis) and a size split across threads. */
+static void ifft2_real_route(void **state) {
+    (void)state;
+    static const struct { int rank; int64_t shape[3]; } cases[] = {
+        { 2, { 4, 6 } }, { 2, { 3, 5 } }, { 2, { 1, 9 } }, { 2, { 6, 1 } }, { 2, { 1, 1 } },
+        { 3, { 2, 3, 5 } }, { 3, { 3, 4, 2 } }, { 2, { 256, 254 } },
+    };
+    txrt_ctx ctx;
+    txrt_ctx_init(&ctx);
+    const txrt_dtype cdts[2] = { TXRT_C128, TXRT_C64 };
+    for (int di = 0; di < 2; di++)
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            txrt_tensor *X = randt(cdts[di], cases[ci].rank, cases[ci].shape, 500 + ci);
+            txrt_tensor *Y = txrt_ifft2_real(&ctx, X), *Z = txrt_fft2(&ctx, X, 1);
+            assert_non_null(Y);
+            assert_non_null(Z);
+            assert_int_equal(ctx.status, 0);
+            assert_int_equal(Y->dtype, di ? TXRT_F32 : TXRT_F64);
+            same_shape(Y, X);
+            double d = 0, m = 0;
+            for (int64_t i = 0; i < Y->size; i++) {
+                double y, z;
+                txrt_get(Y, i, &y, NULL);
+                txrt_get(Z, i, &z, NULL);
+                if (fabs(y - z) > d) d = fabs(y - z);
+                if (fabs(z) > m) m = fabs(z);
+            }
+            assert_true(d <= tol(cdts[di]) * 10 * (1 + m));
+            txrt_release(X); txrt_release(Y); txrt_release(Z);
+        }
+}
+
 /* ---- errors and empty tensors ----------------------------------------------------- */
 
 static void errors_and_empty(void **state) {
@@ -506,6 +540,7 @@ int main(void) {
         cmocka_unit_test(threads),
         cmocka_unit_test(unaligned_input),
         cmocka_unit_test(large_on_threads),
+        cmocka_unit_test(ifft2_real_route),
         cmocka_unit_test(errors_and_empty),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
