@@ -315,6 +315,23 @@ static int c2c_rows(txrt_ctx *ctx, const char *fn, int single, int sign, int64_t
     return run_rows(ctx, fn, &k, in, out, row, row);
 }
 
+/* count real transforms of L points: r2c (KIND_R2C) from rows of L reals
+ * to rows of L/2+1 complex values, or c2r (KIND_C2R) back; on the thread
+ * pool like the complex rows. */
+static int real_rows(txrt_ctx *ctx, const char *fn, int kind, int single, int64_t count, int64_t L,
+                     const void *in, void *out) {
+    plan_key k;
+    memset(&k, 0, sizeof k);
+    k.kind = kind;
+    k.single = single;
+    k.n = L;
+    k.count = count;
+    size_t rs = single ? sizeof(float) : sizeof(double), real_row = (size_t)L * rs,
+           half_row = (size_t)(L / 2 + 1) * 2 * rs;
+    return kind == KIND_R2C ? run_rows(ctx, fn, &k, in, out, real_row, half_row)
+                            : run_rows(ctx, fn, &k, in, out, half_row, real_row);
+}
+
 #define COLS 16   /* columns per block of an interleaved transform (16 x 16 bytes: 4 cache lines) */
 
 /* Blocks [lo, hi) of a column transform: block b is columns
@@ -410,15 +427,8 @@ static txrt_tensor *real_c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X
     txrt_tensor *S = txrt_tensor_new(ctx, cdt, 2, hshape);
     txrt_tensor *tmp = S && !aligned(X->data) ? txrt_tensor_copy(ctx, X) : NULL;   /* foreign memory */
     const txrt_tensor *src = tmp ? tmp : X;
-    plan_key k;
-    memset(&k, 0, sizeof k);
-    k.kind = KIND_R2C;
-    k.single = single;
-    k.n = L;
-    k.count = outer * n0;
-    size_t rs = single ? sizeof(float) : sizeof(double);
-    int rc = S && (tmp || aligned(X->data)) ? run_rows(ctx, fn, &k, src->data, S->data, (size_t)L * rs,
-                                                       (size_t)hshape[1] * 2 * rs) : -1;
+    int rc = S && (tmp || aligned(X->data)) ? real_rows(ctx, fn, KIND_R2C, single, outer * n0, L, src->data, S->data)
+                                            : -1;
     if (rc == 0 && two_d) rc = c2c_columns(ctx, fn, single, FFTW_FORWARD, outer, n0, hshape[1], S->data);
     if (rc == 0) {
         if (single) spread_f32(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
@@ -513,16 +523,7 @@ txrt_tensor *txrt_ifft2_real(txrt_ctx *ctx, const txrt_tensor *X) {
         else hermitian_f64(X->data, H->data, outer, n0, L);
         if (n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_BACKWARD, outer, n0, hshape[1], H->data);
     }
-    if (rc == 0) {
-        plan_key k;
-        memset(&k, 0, sizeof k);
-        k.kind = KIND_C2R;
-        k.single = single;
-        k.n = L;
-        k.count = outer * n0;
-        size_t rs = single ? sizeof(float) : sizeof(double);
-        rc = run_rows(ctx, fn, &k, H->data, out->data, (size_t)hshape[1] * 2 * rs, (size_t)L * rs);
-    }
+    if (rc == 0) rc = real_rows(ctx, fn, KIND_C2R, single, outer * n0, L, H->data, out->data);
     txrt_release(H);
     if (rc != 0) {
         if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
@@ -583,19 +584,9 @@ txrt_tensor *txrt_rfft(txrt_ctx *ctx, const txrt_tensor *X) {
         }
         src = tmp;
     }
-    plan_key k;
-    memset(&k, 0, sizeof k);
-    k.kind = KIND_R2C;
-    k.single = is_single(X->dtype);
-    k.n = n;
-    k.count = outer;
-    void *p = get_plan(ctx, "rfft", &k, src->data, out->data);
-    if (p) {
-        if (k.single) fftwf_execute_dft_r2c(p, src->data, out->data);
-        else fftw_execute_dft_r2c(p, src->data, out->data);
-    }
+    int rc = real_rows(ctx, "rfft", KIND_R2C, is_single(X->dtype), outer, n, src->data, out->data);
     txrt_release(tmp);
-    if (!p) {
+    if (rc != 0) {
         txrt_release(out);
         return NULL;
     }
@@ -645,22 +636,12 @@ txrt_tensor *txrt_irfft(txrt_ctx *ctx, const txrt_tensor *X, int64_t n) {
             txrt_set(s, b * h + h - 1, re, 0);
         }
     }
-    plan_key k;
-    memset(&k, 0, sizeof k);
-    k.kind = KIND_C2R;
-    k.single = is_single(cdt);
-    k.n = n;
-    k.count = outer;
-    void *p = get_plan(ctx, "irfft", &k, s->data, out->data);
-    if (p) {
-        if (k.single) fftwf_execute_dft_c2r(p, s->data, out->data);
-        else fftw_execute_dft_c2r(p, s->data, out->data);
-        scale(out->data, out->size, k.single, 1.0 / (double)n);
-    }
+    int rc = real_rows(ctx, "irfft", KIND_C2R, is_single(cdt), outer, n, s->data, out->data);
     txrt_release(s);
-    if (!p) {
+    if (rc != 0) {
         txrt_release(out);
         return NULL;
     }
+    scale(out->data, out->size, is_single(cdt), 1.0 / (double)n);
     return out;
 }
