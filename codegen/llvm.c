@@ -674,13 +674,25 @@ static bool accum(cg *c, const tx_lir_stmt *s) {
 
 static bool block(cg *c, const tx_lir_block *blk);
 
+/* Is accumulator acc initialised by a statement of b (so it lives within
+ * one pass through b: a let-bound value or a reduction nested inside)? */
+static bool inits_acc(const tx_lir_block *b, int acc) {
+    for (int k = 0; k < b->n; k++)
+        if (b->stmts[k]->kind == TX_LIR_ACC_INIT && b->stmts[k]->acc == acc) return true;
+    return false;
+}
+
 /* Does a block in b accumulate into several accumulators side by side (a
- * register tile built by unroll-and-jam)? */
+ * register tile built by unroll-and-jam)?  The tile's accumulators are
+ * initialised outside the block that advances them; one initialised in
+ * the same block (the fuser's let-bound values, a reduction restarted
+ * every iteration) is not part of a tile, and counting it would keep an
+ * ordinary loop like `for k { v = exp(x[k]); s += v }` from vectorising. */
 static bool jammed(const tx_lir_block *b) {
     int nacc = 0;
     for (int k = 0; k < b->n; k++) {
         const tx_lir_stmt *s = b->stmts[k];
-        if (s->kind == TX_LIR_ACCUM && ++nacc >= 2) return true;
+        if (s->kind == TX_LIR_ACCUM && !inits_acc(b, s->acc) && ++nacc >= 2) return true;
         if (s->kind == TX_LIR_LOOP && jammed(&s->body)) return true;
     }
     return false;

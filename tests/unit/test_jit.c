@@ -432,6 +432,50 @@ static void short_reductions_unroll_first(void **state) {
     tx_jit_free(j);
 }
 
+/* A value bound once per iteration (the fuser's let: an accumulator
+ * initialised and set inside the loop) does not make the loop a register
+ * tile: `for k { v = max(-inf, sqrt(X[i,k])); s += v }` still vectorises
+ * (it was marked "do not vectorise" as a tile once, and a fused softmax
+ * row sum ran scalar).  Run against a plain C loop as well. */
+static tx_lir_func *let_kernel(tx_arena *a) {
+    tx_lir_func *f = tx_lir_func_new(a, "s");
+    int out = tx_lir_add_buf(f, "s", TXRT_F64, 1, (int64_t[]){ 4 }, true);
+    int xb = tx_lir_add_buf(f, "X", TXRT_F64, 2, (int64_t[]){ 4, 128 }, false);
+    int i = tx_lir_add_var(f, "i"), k = tx_lir_add_var(f, "k");
+    int sum = tx_lir_add_acc(f, TX_RED_SUM, TXRT_F64), let = tx_lir_add_acc(f, TX_RED_MAX, TXRT_F64);
+    tx_lir_stmt *li = tx_lir_loop(f, &f->body, i, 0, 4);
+    tx_lir_acc_init(f, &li->body, sum);
+    tx_lir_stmt *lk = tx_lir_loop(f, &li->body, k, 0, 128);
+    tx_lir_acc_init(f, &lk->body, let);
+    tx_lir_affine xo = tx_lir_affine_make(f, 2, (int[]){ i, k }, (int64_t[]){ 128, 1 }, 0);
+    tx_lir_accum(f, &lk->body, let, tx_lir_unary(f, TX_TOP_SQRT, tx_lir_load(f, xb, xo)));
+    tx_lir_accum(f, &lk->body, sum, tx_lir_accref(f, let));
+    tx_lir_store(f, &li->body, out, tx_lir_affine_make(f, 1, (int[]){ i }, (int64_t[]){ 1 }, 0),
+                 tx_lir_accref(f, sum));
+    return f;
+}
+
+static void let_bound_values_vectorise(void **state) {
+    fixture *fx = *state;
+    char *ir = tx_jit_emit(fx->jit, let_kernel(fx->a), TX_CG_EMIT_LLVM, NULL);
+    assert_non_null(ir);
+    if (!strstr(ir, "fadd reassoc contract <")) fprintf(stderr, "%s\n", ir);
+    assert_non_null(strstr(ir, "fadd reassoc contract <"));
+    free(ir);
+
+    double x[4 * 128], s[4], want[4];
+    for (int n = 0; n < 4 * 128; n++) x[n] = (n % 37) * 0.25;
+    for (int r = 0; r < 4; r++) {
+        want[r] = 0;
+        for (int c = 0; c < 128; c++) want[r] += sqrt(x[128 * r + c]);
+    }
+    tx_kernel_fn kf = tx_jit_compile(fx->jit, let_kernel(fx->a), NULL);
+    assert_non_null(kf);
+    void *bufs[2] = { s, x };
+    kf(bufs);
+    for (int r = 0; r < 4; r++) assert_true(fabs(s[r] - want[r]) <= 1e-12 * want[r]);
+}
+
 /* The emit sink shows each newly compiled kernel: LIR as comments, then IR. */
 static void emit_sink(void **state) {
     fixture *fx = *state;
@@ -1030,6 +1074,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(emit_sink, setup, teardown),
         cmocka_unit_test_setup_teardown(small_nests_stay_loops, setup, teardown),
         cmocka_unit_test_setup_teardown(short_reductions_unroll_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(let_bound_values_vectorise, setup, teardown),
         cmocka_unit_test_setup_teardown(opt_levels, setup, teardown),
         cmocka_unit_test(random_programs),
         cmocka_unit_test(programs),
