@@ -43,7 +43,9 @@
  *
  * Fast-math flags appear in exactly one place: the accumulate step of a
  * reduction gets reassoc (so its loop vectorises) and contract, as does a
- * product feeding a sum (so the pair becomes an FMA).  Every other
+ * product feeding a sum (so the pair becomes an FMA); a reduction the
+ * fuser keeps in a scratch row (R[o] = R[o] + x*y, tx_lir_row_update)
+ * gets contract on its step.  Every other
  * operation keeps IEEE semantics, so results differ from the evaluator's
  * only where a reduction was reassociated, in the last bits.
  */
@@ -1003,6 +1005,13 @@ static bool block(cg *c, const tx_lir_block *blk) {
         case TX_LIR_STORE: {
             cv v;
             if (!expr(c, s->value, &v)) return false;
+            if (tx_lir_row_update(c->f, s, NULL)) {
+                /* a reduction the fuser keeps in a row of memory: its step
+                 * contracts (product + row -> FMA) like an accumulate's */
+                unsigned n = LLVMIsAInstruction(v.re) ? (unsigned)LLVMGetNumOperands(v.re) : 0;
+                for (unsigned q = 0; q < n && q < 2; q++) contract_term(LLVMGetOperand(v.re, q));
+                set_fmf(v.re, LLVMFastMathAllowContract);
+            }
             store_part(c, s->buf, &s->off, 0, v.re);
             if (tx_lir_is_complex(c->f->bufs[s->buf].dtype)) {
                 if (!v.im) return fail(c, "real value stored as complex");

@@ -885,15 +885,14 @@ static tx_lir_expr *lower(fctx *c, xenv *x, const tx_tir_expr *e) {
     tx_lir_func *f = c->f;
     tx_lir_expr *a, *b, *cc, *r;
     switch (e->kind) {
-    case TX_TIR_CONST: {
-        bool cplx = e->is_complex || e->im != 0;
-        return tx_lir_const(f, cplx ? TXRT_C128 : TXRT_F64, e->re, cplx ? e->im : 0);
-    }
+    case TX_TIR_CONST:
+        return tx_lir_const_of(f, e);
     case TX_TIR_INDEX:
         if (e->index < 0 || e->index >= c->st[x->si].def->nindices || !x->has[e->index])
             return ffail(c, "an index is used outside its loops");
         return index_value(c, &x->map[e->index]);
     case TX_TIR_ACCESS:
+        if (e->let_const && e->nsubs == 0) return tx_lir_const_of(f, e);
         return lower_access(c, x, e);
     case TX_TIR_UNARY:
         if (!(a = lower(c, x, e->a))) return NULL;

@@ -31,6 +31,37 @@
 
 bool tx_lir_is_complex(txrt_dtype dt) { return dt == TXRT_C128 || dt == TXRT_C64; }
 
+bool tx_lir_affine_same(const tx_lir_affine *a, const tx_lir_affine *b) {
+    if (a->nterms != b->nterms || a->c0 != b->c0) return false;
+    for (int k = 0; k < a->nterms; k++) {
+        bool found = false;
+        for (int q = 0; q < b->nterms && !found; q++) {
+            if (a->var[k] != b->var[q] || a->coef[k] != b->coef[q]) continue;
+            tx_lir_mono none = { 0, { 0 } };
+            found = tx_lir_mono_eq(a->sym ? &a->sym[k] : &none, b->sym ? &b->sym[q] : &none);
+        }
+        if (!found) return false;
+    }
+    return true;
+}
+
+bool tx_lir_row_update(const tx_lir_func *f, const tx_lir_stmt *s, const tx_lir_expr **e) {
+    if (s->kind != TX_LIR_STORE) return false;
+    const tx_lir_buf *buf = &f->bufs[s->buf];
+    const tx_lir_expr *v = s->value;
+    if (!(buf->scratch || buf->local) || tx_lir_is_complex(buf->dtype) || !v || v->kind != TX_LIR_BINARY ||
+        v->op != TX_TOP_ADD || v->dtype != buf->dtype || v->a->dtype != v->dtype || v->b->dtype != v->dtype)
+        return false;
+    for (int side = 0; side < 2; side++) {
+        const tx_lir_expr *x = side ? v->b : v->a;
+        if (x->kind == TX_LIR_LOAD && x->buf == s->buf && tx_lir_affine_same(&x->off, &s->off)) {
+            if (e) *e = side ? v->a : v->b;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool is_single(txrt_dtype dt) { return dt == TXRT_F32 || dt == TXRT_C64; }
 
 txrt_dtype tx_lir_real_of(txrt_dtype dt) {
@@ -334,6 +365,17 @@ tx_lir_expr *tx_lir_cast(tx_lir_func *f, tx_lir_expr *a, txrt_dtype dt) {
     e->weight = a->weight;
     e->a = a;
     return e;
+}
+
+tx_lir_expr *tx_lir_const_of(tx_lir_func *f, const tx_tir_expr *e) {
+    if (e->kind == TX_TIR_CONST) {
+        bool cplx = e->is_complex || e->im != 0;
+        return tx_lir_const(f, cplx ? TXRT_C128 : TXRT_F64, e->re, cplx ? e->im : 0);
+    }
+    if (e->kind != TX_TIR_ACCESS || !e->let_const || e->nsubs != 0) return NULL;
+    tx_lir_expr *c = tx_lir_const(f, TXRT_F64, e->re, 0);
+    c->weight = 1;
+    return c;
 }
 
 /* The dtype two operands are combined in (ir/check.c's dty_combine). */
@@ -798,14 +840,13 @@ static tx_lir_expr *lower_expr(lower *L, const tx_tir_expr *e, tx_lir_block *blk
     tx_lir_func *f = L->f;
     tx_lir_expr *a, *b, *c, *r;
     switch (e->kind) {
-    case TX_TIR_CONST: {
-        bool cplx = e->is_complex || e->im != 0;
-        return tx_lir_const(f, cplx ? TXRT_C128 : TXRT_F64, e->re, cplx ? e->im : 0);
-    }
+    case TX_TIR_CONST:
+        return tx_lir_const_of(f, e);
     case TX_TIR_INDEX:
         if (!var_ok(L, e->index)) return NULL;
         return tx_lir_index(f, e->index);
     case TX_TIR_ACCESS:
+        if (e->let_const && e->nsubs == 0) return tx_lir_const_of(f, e);
         return lower_access(L, e);
     case TX_TIR_UNARY:
         if (!(a = lower_expr(L, e->a, blk))) return NULL;

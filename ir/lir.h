@@ -223,6 +223,10 @@ tx_lir_expr *tx_lir_unary(tx_lir_func *f, tx_tir_op op, tx_lir_expr *a);
 tx_lir_expr *tx_lir_binary(tx_lir_func *f, tx_tir_op op, tx_lir_expr *a, tx_lir_expr *b);
 tx_lir_expr *tx_lir_select(tx_lir_func *f, tx_lir_expr *cond, tx_lir_expr *a, tx_lir_expr *b);
 tx_lir_expr *tx_lir_cast(tx_lir_func *f, tx_lir_expr *a, txrt_dtype dt);
+/* A TIR constant as an LIR one; a let access whose value the lowering
+ * knew (tx_tir_expr.let_const) as that number, promoting like the rank-0
+ * f64 tensor it stands for; NULL for anything else. */
+tx_lir_expr *tx_lir_const_of(tx_lir_func *f, const tx_tir_expr *e);
 
 /* Affine offsets: c0 + sum coef[k]*var[k] (terms with equal vars merged,
  * zero coefficients dropped). */
@@ -238,6 +242,12 @@ tx_lir_affine tx_lir_affine_make_sym(tx_lir_func *f, int nterms, const int *var,
 double tx_lir_identity(tx_redop op);
 /* Dtype helpers. */
 bool tx_lir_is_complex(txrt_dtype dt);
+/* Do a and b denote the same offset expression (terms in any order)? */
+bool tx_lir_affine_same(const tx_lir_affine *a, const tx_lir_affine *b);
+/* Is s a row accumulation, buf[o] = buf[o] + e (either order), into a
+ * real scratch or local buffer (a reduction the fuser keeps in memory)?
+ * Sets *e to the added term when e is not NULL. */
+bool tx_lir_row_update(const tx_lir_func *f, const tx_lir_stmt *s, const tx_lir_expr **e);
 txrt_dtype tx_lir_real_of(txrt_dtype dt);          /* c128 -> f64, c64 -> f32 */
 txrt_dtype tx_lir_promote(txrt_dtype a, txrt_dtype b);
 const char *tx_lir_dtype_name(txrt_dtype dt);

@@ -41,6 +41,7 @@ typedef struct jam {
     int64_t w;
     int64_t base;     /* lo + l of the copy being built */
     int *accmap;      /* per accumulator: its id in the copy being built, -1 = unchanged */
+    int *bufmap;      /* NULL, or per buffer: the buffer the copy being built uses instead */
 } jam;
 
 /* ---- legality ------------------------------------------------------------- */
@@ -101,6 +102,17 @@ static int64_t coef_of(const tx_lir_affine *a, int v) {
     return 0;
 }
 
+/* Insert s into b at position k. */
+static void insert_stmt(tx_lir_func *f, tx_lir_block *b, int k, tx_lir_stmt *s) {
+    tx_lir_append(f, b, s);
+    memmove(&b->stmts[k + 1], &b->stmts[k], sizeof *b->stmts * (size_t)(b->n - 1 - k));
+    b->stmts[k] = s;
+}
+
+typedef struct range_t {
+    int64_t lo, hi;
+} range_t;
+
 static const tx_lir_stmt *only_store(const tx_lir_block *b) {
     const tx_lir_stmt *found = NULL;
     for (int k = 0; k < b->n; k++) {
@@ -152,7 +164,7 @@ static tx_lir_expr *subst_expr(jam *J, const tx_lir_expr *e) {
         return J->base ? tx_lir_binary(f, TX_TOP_ADD, x, tx_lir_const(f, TXRT_F64, (double)J->base, 0)) : x;
     }
     case TX_LIR_LOAD:
-        return tx_lir_load(f, e->buf, subst_affine(J, &e->off));
+        return tx_lir_load(f, J->bufmap ? J->bufmap[e->buf] : e->buf, subst_affine(J, &e->off));
     case TX_LIR_ACC:
         return J->accmap[e->acc] >= 0 ? tx_lir_accref(f, J->accmap[e->acc]) : (tx_lir_expr *)e;
     case TX_LIR_CONST:
@@ -186,6 +198,7 @@ static void copy_stmt(jam *J, const tx_lir_stmt *s, tx_lir_block *out) {
     case TX_LIR_STORE: {
         tx_lir_stmt *st = TX_NEW(f->arena, tx_lir_stmt);
         *st = *s;
+        if (J->bufmap) st->buf = J->bufmap[s->buf];
         st->off = subst_affine(J, &s->off);
         st->value = subst_expr(J, s->value);
         tx_lir_append(f, out, st);
@@ -197,17 +210,20 @@ static void copy_stmt(jam *J, const tx_lir_stmt *s, tx_lir_block *out) {
 }
 
 /* Jam W copies of block b into out: each loop once, with its body jammed;
- * every other statement W times.  accmaps[l] is copy l's renaming. */
-static void jam_block(jam *J, const tx_lir_block *b, tx_lir_block *out, int **accmaps, int64_t lo) {
+ * every other statement W times.  accmaps[l] is copy l's renaming of
+ * accumulators, bufmaps[l] (bufmaps may be NULL) its renaming of buffers. */
+static void jam_block(jam *J, const tx_lir_block *b, tx_lir_block *out, int **accmaps, int **bufmaps,
+                      int64_t lo) {
     for (int k = 0; k < b->n; k++) {
         const tx_lir_stmt *s = b->stmts[k];
         if (s->kind == TX_LIR_LOOP) {
             tx_lir_stmt *l = tx_lir_loop(J->f, out, s->var, s->lo, s->extent);
-            jam_block(J, &s->body, &l->body, accmaps, lo);
+            jam_block(J, &s->body, &l->body, accmaps, bufmaps, lo);
             continue;
         }
         for (int64_t c = 0; c < J->w; c++) {
             J->accmap = accmaps[c];
+            J->bufmap = bufmaps ? bufmaps[c] : NULL;
             J->base = lo + c;
             copy_stmt(J, s, out);
         }
@@ -239,38 +255,296 @@ int tx_lir_jam(tx_lir_func *f, int width, int max_nodes) {
     return tx_lir_jam_loop(f, at.b, at.k, width);
 }
 
-int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width) {
-    where at = { b, k };
-    tx_lir_stmt *l = at.b->stmts[at.k];
-    if (width < 2 || tx_lir_is_generic(f) || l->kind != TX_LIR_LOOP || l->extent < width) return 0;
-    int64_t w = width, m = l->extent / w, rest = l->extent - m * w;
+/* Replace loop b->stmts[k] by its W-way jammed form and the loop over the
+ * remaining iterations: [.., main, rest, ..].  accmaps/bufmaps: per copy,
+ * renamings to start from (entries -1: the accumulator is the original;
+ * bufmaps may be NULL); accumulators initialised in the body get fresh
+ * ids in each copy. */
+static bool jam_at(tx_lir_func *f, tx_lir_block *b, int k, int64_t w, int **accmaps, int **bufmaps) {
+    tx_lir_stmt *l = b->stmts[k];
+    int64_t m = l->extent / w, rest = l->extent - m * w;
     char name[64];
-    snprintf(name, sizeof name, "%s/%d", f->vars[l->var].name, width);
-    jam J = { f, l->var, tx_lir_add_var(f, name), w, 0, NULL };
-    int nacc0 = f->naccs;
-    int **maps = malloc(sizeof(int *) * (size_t)w);
-    for (int64_t c = 0; c < w; c++) {
-        maps[c] = malloc(sizeof(int) * (size_t)(nacc0 + 1));
-        for (int a = 0; a <= nacc0; a++) maps[c][a] = -1;
-    }
+    snprintf(name, sizeof name, "%s/%d", f->vars[l->var].name, (int)w);
+    jam J = { f, l->var, tx_lir_add_var(f, name), w, 0, NULL, NULL };
     tx_lir_stmt *main = TX_NEW(f->arena, tx_lir_stmt);
     main->kind = TX_LIR_LOOP;
     main->var = J.u;
     main->lo = 0;
     main->extent = m;
-    jam_block(&J, &l->body, &main->body, maps, l->lo);
-    for (int64_t c = 0; c < w; c++) free(maps[c]);
-    free(maps);
-    /* [.., l, ..] becomes [.., main, rest, ..]; rest is l over the last values */
-    at.b->stmts[at.k] = main;
+    jam_block(&J, &l->body, &main->body, accmaps, bufmaps, l->lo);
+    b->stmts[k] = main;
     if (rest > 0) {
         tx_lir_stmt *r = TX_NEW(f->arena, tx_lir_stmt);
         *r = *l;
         r->lo = l->lo + m * w;
         r->extent = rest;
-        tx_lir_append(f, at.b, r);
-        for (int k = at.b->n - 1; k > at.k + 1; k--) at.b->stmts[k] = at.b->stmts[k - 1];
-        at.b->stmts[at.k + 1] = r;
+        insert_stmt(f, b, k + 1, r);
     }
+    return rest > 0;
+}
+
+static int **new_maps(int64_t w, int n) {
+    int **maps = malloc(sizeof(int *) * (size_t)w);
+    if (!maps) return NULL;
+    for (int64_t c = 0; c < w; c++) {
+        maps[c] = malloc(sizeof(int) * (size_t)(n + 1));
+        if (!maps[c]) {
+            while (c-- > 0) free(maps[c]);
+            free(maps);
+            return NULL;
+        }
+        for (int a = 0; a <= n; a++) maps[c][a] = -1;
+    }
+    return maps;
+}
+
+static void free_maps(int **maps, int64_t w) {
+    if (!maps) return;
+    for (int64_t c = 0; c < w; c++) free(maps[c]);
+    free(maps);
+}
+
+int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width) {
+    tx_lir_stmt *l = b->stmts[k];
+    if (width < 2 || tx_lir_is_generic(f) || l->kind != TX_LIR_LOOP || l->extent < width) return 0;
+    int **maps = new_maps(width, f->naccs);
+    if (!maps) return 0;
+    jam_at(f, b, k, width, maps, NULL);
+    free_maps(maps, width);
     return 1;
+}
+
+/* ---- interleaved partial sums ------------------------------------------------
+ *
+ * A reduction loop that is not innermost, whose every iteration adds into
+ * the same accumulators and the same short row of a scratch buffer,
+ *
+ *     for k { v = exp(..k..); s += v; for b { R[b] = R[b] + v * V[k,b] } }
+ *
+ * is a chain of dependent adds: each iteration's vector FMA into R waits
+ * for the previous one (4 cycles), and LLVM vectorises neither loop across
+ * it.  Unrolling k by W with W sets of partial sums (s_c, R_c) and adding
+ * them up after the loop gives W independent chains:
+ *
+ *     s_1.. = 0; R_1.. = 0
+ *     for k/W { v_c = ..; s_c += v_c; for b { R_c[b] = R_c[b] + v_c * V[W*k'+c, b] } }
+ *     for k in rest { original body }
+ *     s += s_1 + ..; for b in window { R[b] = R[b] + R_1[b] + .. }
+ *
+ * This reassociates the sums (as vectorising a reduction does, and as the
+ * fuser's shared passes do); max and min stay exact.  It applies when the
+ * body's only writes are such accumulations: accumulators initialised
+ * outside the loop and never read in it, and stores R[o] = R[o] + e into a
+ * scratch or local buffer that the loop reads nowhere else, at offsets
+ * that depend only on variables of loops inside the body and span at most
+ * INTERLEAVE_ROW_BYTES, and when the loops inside run at most
+ * INTERLEAVE_TRIPS iterations (longer rows and loops are vector loops of
+ * their own, whose lanes are independent chains already). */
+
+#define INTERLEAVE_ROW_BYTES 256
+#define INTERLEAVE_TRIPS 64     /* a body with longer inner loops has work enough per iteration */
+
+typedef struct ilv {
+    const tx_lir_func *f;
+    int loopvar;
+    bool *inited;     /* accumulators initialised in the body */
+    bool *outer;      /* accumulated in the body, initialised outside */
+    bool *bound;      /* variables of loops inside the body */
+    bool *row;        /* buffers accumulated into */
+    int64_t *lo, *hi; /* per row: the window of offsets */
+    range_t *ranges;
+    bool ok;
+    int nodes;
+    int64_t trips;    /* most iterations of the loops inside the body, along one nest */
+} ilv;
+
+static void ilv_bind(ilv *v, const tx_lir_block *b, int64_t trips) {
+    if (trips > v->trips) v->trips = trips;
+    for (int k = 0; k < b->n; k++)
+        if (b->stmts[k]->kind == TX_LIR_LOOP) {
+            const tx_lir_stmt *s = b->stmts[k];
+            v->bound[s->var] = true;
+            v->ranges[s->var].lo = s->lo;
+            v->ranges[s->var].hi = s->lo + s->extent - 1;
+            if (s->extent <= 0 || s->parallel || s->sym_extent.n > 0 || s->extent > INTERLEAVE_TRIPS) {
+                v->ok = false;
+                return;
+            }
+            ilv_bind(v, &s->body, trips * s->extent);
+        }
+}
+
+static void ilv_expr(ilv *v, const tx_lir_expr *e) {
+    if (!e || !v->ok) return;
+    v->nodes++;
+    if (e->kind == TX_LIR_ACC && !v->inited[e->acc]) v->ok = false;
+    if (e->kind == TX_LIR_LOAD && v->row[e->buf]) v->ok = false;
+    ilv_expr(v, e->a);
+    ilv_expr(v, e->b);
+    ilv_expr(v, e->c);
+}
+
+/* First pass: initialised accumulators and rows with their windows. */
+static void ilv_writes(ilv *v, const tx_lir_block *b) {
+    for (int k = 0; k < b->n && v->ok; k++) {
+        const tx_lir_stmt *st = b->stmts[k];
+        const tx_lir_expr *e;
+        switch (st->kind) {
+        case TX_LIR_LOOP:
+            ilv_writes(v, &st->body);
+            break;
+        case TX_LIR_ACC_INIT:
+            v->inited[st->acc] = true;
+            break;
+        case TX_LIR_ACCUM:
+            break;
+        case TX_LIR_STORE: {
+            if (!tx_lir_row_update(v->f, st, &e)) {
+                v->ok = false;
+                break;
+            }
+            int64_t lo = st->off.c0, hi = st->off.c0;
+            for (int t = 0; t < st->off.nterms; t++) {
+                int x = st->off.var[t];
+                if (x < 0 || !v->bound[x]) {
+                    v->ok = false;
+                    break;
+                }
+                int64_t p = st->off.coef[t] * v->ranges[x].lo, q = st->off.coef[t] * v->ranges[x].hi;
+                lo += p < q ? p : q;
+                hi += p < q ? q : p;
+            }
+            if (!v->row[st->buf]) {
+                v->row[st->buf] = true;
+                v->lo[st->buf] = lo;
+                v->hi[st->buf] = hi;
+            } else {
+                if (lo < v->lo[st->buf]) v->lo[st->buf] = lo;
+                if (hi > v->hi[st->buf]) v->hi[st->buf] = hi;
+            }
+            break;
+        }
+        }
+    }
+}
+
+/* Second pass: reads and accumulations. */
+static void ilv_reads(ilv *v, const tx_lir_block *b) {
+    for (int k = 0; k < b->n && v->ok; k++) {
+        const tx_lir_stmt *st = b->stmts[k];
+        const tx_lir_expr *e = NULL;
+        switch (st->kind) {
+        case TX_LIR_LOOP:
+            ilv_reads(v, &st->body);
+            break;
+        case TX_LIR_ACC_INIT:
+            break;
+        case TX_LIR_ACCUM:
+            if (!v->inited[st->acc]) {
+                if (tx_lir_is_complex(v->f->accs[st->acc].dtype)) v->ok = false;
+                v->outer[st->acc] = true;
+            }
+            ilv_expr(v, st->value);
+            break;
+        case TX_LIR_STORE:
+            tx_lir_row_update(v->f, st, &e);
+            v->nodes += 2;
+            ilv_expr(v, e);
+            break;
+        }
+    }
+}
+
+int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes) {
+    tx_lir_stmt *l = b->stmts[k];
+    if (width < 2 || tx_lir_is_generic(f) || l->kind != TX_LIR_LOOP || l->parallel || l->extent < 2 * width)
+        return 0;
+    int nb = f->nbufs, na = f->naccs, nv = f->nvars;
+    ilv v = { f, l->var, calloc((size_t)na + 1, 1), calloc((size_t)na + 1, 1), calloc((size_t)nv + 1, 1),
+              calloc((size_t)nb + 1, 1), calloc((size_t)nb + 1, sizeof(int64_t)),
+              calloc((size_t)nb + 1, sizeof(int64_t)), calloc((size_t)nv + 1, sizeof(range_t)), true, 0, 1 };
+    int changed = 0;
+    if (!v.inited || !v.outer || !v.bound || !v.row || !v.lo || !v.hi || !v.ranges) goto done;
+    ilv_bind(&v, &l->body, 1);
+    bool inner_loop = false;
+    for (int q = 0; q < l->body.n; q++) inner_loop |= l->body.stmts[q]->kind == TX_LIR_LOOP;
+    if (!v.ok || !inner_loop || v.trips > INTERLEAVE_TRIPS) goto done;
+    ilv_writes(&v, &l->body);
+    if (v.ok) ilv_reads(&v, &l->body);
+    if (!v.ok || v.nodes * width > max_nodes) goto done;
+    int nrows = 0, nouter = 0;
+    for (int x = 0; x < nb; x++) {
+        if (!v.row[x]) continue;
+        nrows++;
+        int64_t n = v.hi[x] - v.lo[x] + 1;
+        if (v.lo[x] < 0 || v.hi[x] >= f->bufs[x].size ||
+            n * (int64_t)txrt_dtype_size(f->bufs[x].dtype) > INTERLEAVE_ROW_BYTES)
+            goto done;
+    }
+    for (int a = 0; a < na; a++) nouter += v.outer[a];
+    if (nrows + nouter == 0) goto done;
+
+    /* the partial sums: accumulators and local rows of copies 1..W-1 */
+    int **accmaps = new_maps(width, na), **bufmaps = new_maps(width, nb);
+    if (!accmaps || !bufmaps) {
+        free_maps(accmaps, width);
+        free_maps(bufmaps, width);
+        goto done;
+    }
+    tx_lir_block pre = { NULL, 0, 0 }, post = { NULL, 0, 0 };
+    for (int x = 0; x < nb; x++) bufmaps[0][x] = x;
+    for (int c = 1; c < width; c++) {
+        for (int a = 0; a < na; a++) {
+            if (!v.outer[a]) continue;
+            int n = tx_lir_add_acc(f, f->accs[a].op, f->accs[a].dtype);
+            f->accs[n].weight = f->accs[a].weight;
+            accmaps[c][a] = n;
+            tx_lir_acc_init(f, &pre, n);
+        }
+        for (int x = 0; x < nb; x++) {
+            bufmaps[c][x] = x;
+            if (!v.row[x]) continue;
+            int64_t len = v.hi[x] + 1;
+            int t = tx_lir_add_buf(f, tx_arena_printf(f->arena, "%%%s.%d", f->bufs[x].name + (f->bufs[x].name[0] == '%'), c),
+                                   f->bufs[x].dtype, 1, &len, true);
+            f->bufs[t].local = true;
+            f->bufs[t].scratch = true;
+            bufmaps[c][x] = t;
+        }
+    }
+    int64_t one = 1;
+    for (int x = 0; x < nb; x++) {
+        if (!v.row[x]) continue;
+        int64_t lo = v.lo[x], n = v.hi[x] - v.lo[x] + 1;
+        int zv = tx_lir_add_var(f, "z"), sv = tx_lir_add_var(f, "z");
+        tx_lir_stmt *zl = tx_lir_loop(f, &pre, zv, lo, n);
+        tx_lir_stmt *sl = tx_lir_loop(f, &post, sv, lo, n);
+        tx_lir_affine zo = tx_lir_affine_make(f, 1, &zv, &one, 0), so = tx_lir_affine_make(f, 1, &sv, &one, 0);
+        tx_lir_expr *sum = tx_lir_load(f, x, so);
+        for (int c = 1; c < width; c++) {
+            tx_lir_store(f, &zl->body, bufmaps[c][x], zo, tx_lir_const(f, f->bufs[x].dtype, 0, 0));
+            sum = tx_lir_binary(f, TX_TOP_ADD, sum, tx_lir_load(f, bufmaps[c][x], so));
+        }
+        tx_lir_store(f, &sl->body, x, so, sum);
+    }
+    for (int a = 0; a < na; a++)
+        if (v.outer[a])
+            for (int c = 1; c < width; c++) tx_lir_accum(f, &post, a, tx_lir_accref(f, accmaps[c][a]));
+    bool rest = jam_at(f, b, k, width, accmaps, bufmaps);
+    free_maps(accmaps, width);
+    free_maps(bufmaps, width);
+    /* [.., main, rest?, ..] -> [.., pre, main, rest?, post, ..] */
+    int after = k + 1 + rest;
+    for (int q = 0; q < post.n; q++) insert_stmt(f, b, after + q, post.stmts[q]);
+    for (int q = 0; q < pre.n; q++) insert_stmt(f, b, k + q, pre.stmts[q]);
+    changed = 1;
+done:
+    free(v.inited);
+    free(v.outer);
+    free(v.bound);
+    free(v.row);
+    free(v.lo);
+    free(v.hi);
+    free(v.ranges);
+    return changed;
 }

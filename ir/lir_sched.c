@@ -57,6 +57,7 @@ void tx_lir_sched_defaults(tx_lir_sched_opts *o, int vec_doubles) {
     if (vec_doubles < 2) vec_doubles = 2;
     o->jam_width = 2 * vec_doubles;
     o->tile_rows = 4;
+    o->interleave = 4;
     o->max_nodes = 2048;
     o->min_tile_work = 1e6;
     o->parallel = true;
@@ -669,12 +670,31 @@ static int distribute(tx_lir_func *f, tx_lir_block *b) {
     return n;
 }
 
+/* Interleave the partial sums of reduction loops that are not innermost
+ * (tx_lir_interleave); the innermost loop that qualifies on each path. */
+static int interleave(tx_lir_func *f, tx_lir_block *b, const tx_lir_sched_opts *o) {
+    int n = 0;
+    for (int k = 0; k < b->n; k++) {
+        tx_lir_stmt *l = b->stmts[k];
+        if (l->kind != TX_LIR_LOOP) continue;
+        int inner = interleave(f, &l->body, o);
+        n += inner;
+        int before = b->n;
+        if (inner == 0 && o->interleave >= 2 && tx_lir_interleave(f, b, k, o->interleave, o->max_nodes)) {
+            n++;
+            k += b->n - before;   /* past the partial sums' set-up, the loops and the total */
+        }
+    }
+    return n;
+}
+
 int tx_lir_schedule(tx_lir_func *f, const tx_lir_sched_opts *o) {
     /* loop order, tiles and parallel loops are chosen on constant extents
      * and copy offsets without their symbolic factors: size-generic kernels
      * (txc build without --shape) stay the plain loop nest */
     if (tx_lir_is_generic(f)) return 0;
     int n = distribute(f, &f->body);
+    n += interleave(f, &f->body, o);
     n += tile(f, o);
     if (o->parallel) n += tx_lir_mark_parallel(f, o->min_par_work);
     return n;

@@ -21,6 +21,8 @@ typedef struct tx_lir_sched_opts {
     int jam_width;        /* register tile along the stride-1 output loop (0/1: no tiles) */
     int tile_rows;        /* register tile rows: copies of the enclosing output loop (0/1: 1-D tiles) */
     int max_nodes;        /* largest jammed body, in expression nodes */
+    int interleave;       /* sets of partial sums for reduction loops that are not
+                             innermost (tx_lir_interleave; 0/1: off) */
     double min_tile_work; /* least work (tx_lir_work units) worth a tile: tiles cost
                              compile time (~20-40 ms) and win only on big nests */
     bool parallel;        /* mark parallel loops */
@@ -53,5 +55,12 @@ bool tx_lir_loop_independent(const tx_lir_func *f, const tx_lir_stmt *l);
  * nest (ir/lir_jam.c); the caller has checked that its iterations are
  * independent.  Returns 1 when it changed f. */
 int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width);
+
+/* Split the accumulations of reduction loop b->stmts[k] into `width`
+ * interleaved sets of partial sums (ir/lir_jam.c: a loop that is not
+ * innermost, adding into the same scalars and short scratch row every
+ * iteration, is a chain of dependent adds).  Reassociates sums like a
+ * vectorised reduction; returns 1 when it changed f. */
+int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes);
 
 #endif

@@ -706,7 +706,13 @@ static tx_tir_expr *lower_ix(lw *L, ixc *x, const tx_ast_expr *e) {
                 return r;
             }
         }
-        return mk_access(L, e->name, false, e->span);
+        tx_tir_expr *r = mk_access(L, e->name, false, e->span);
+        double v;
+        if (e->sym == TX_SYM_LET && let_value(L, e->name, &v)) {
+            r->let_const = true;
+            r->re = v;
+        }
+        return r;
     }
     case TX_AST_ACCESS: {
         for (int i = 0; i < e->nargs; i++)

@@ -86,6 +86,9 @@ struct tx_tir_expr {
     tx_tir_affine *subs;        /* ACCESS: one per axis */
     int nsubs;
     bool whole;                 /* ACCESS: the whole tensor, no subscripts */
+    bool let_const;             /* ACCESS: a let whose value is known when lowering
+                                   (in re); kernels may use the number instead of
+                                   loading the rank-0 tensor (lets never change) */
     tx_tir_op op;               /* UNARY, BINARY */
     tx_redop redop;             /* REDUCE */
     int *idx;                   /* REDUCE: bound index ids */

@@ -237,6 +237,17 @@ static void indices_as_values(void **state) {
     assert_int_equal(sacc->kind, TX_TIR_ACCESS);
     assert_int_equal(sacc->nsubs, 0);
     assert_false(sacc->whole);
+    assert_false(sacc->let_const);    /* s is a tensor: its value may change */
+    /* the let keeps its name in the TIR and carries its value for kernels */
+    tx_tir_expr *nacc = stmt(3)->rhs->b;
+    assert_int_equal(nacc->kind, TX_TIR_ACCESS);
+    assert_string_equal(nacc->var, "n");
+    assert_true(nacc->let_const);
+    assert_true(nacc->re == 2);
+    lower("let n = 2\nlet h = n / 3\nX = ones(2)\nY[i] = X[i] * h\n");
+    tx_tir_expr *hacc = stmt(3)->rhs->b;
+    assert_true(hacc->let_const);
+    assert_true(hacc->re == 2.0 / 3.0);
 }
 
 static void index_declarations(void **state) {
