@@ -344,6 +344,8 @@ static int run_source(session *s, const char *name, const char *text, size_t len
         if (len && text[len - 1] != '\n') sb_puts(&s->saved, "\n");
         s->nsaved++;
     }
+    /* plans kept for the statements run point into the unit */
+    tx_plan_runtime_forget(s->planner);
     /* the interpreter keeps pointers into the functions a unit defined */
     if (ok && u.tir->nfuncs > 0) keep_arena(s, u.arena);
     else tx_unit_free(&u);
@@ -689,6 +691,7 @@ static int cmd_llvm(session *s, const char *arg) {
     if (rc) fail(s, rc);
     free(lt.names);
     free(lt.info);
+    tx_plan_runtime_forget(s->planner);
     tx_unit_free(&u);
     return rc;
 }

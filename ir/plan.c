@@ -1077,6 +1077,7 @@ static void canon_expr(sbuf *b, const tx_tir_expr *e, canon *k) {
     case TX_TIR_STRING: sb_put(b, "s?"); return;
     case TX_TIR_ACCESS:
         sb_printf(b, "a%s", e->var);
+        if (e->let_const) sb_printf(b, "=%.17g", e->re);
         if (e->whole) {
             sb_put(b, "[*]");
             return;
@@ -2449,6 +2450,22 @@ void tx_plan_program(tx_arena *a, tx_tir_program *p, const tx_plan_opts *o, tx_p
 
 /* ==== 5. planning at run time ====================================================== */
 
+/* Plans made at run time are kept by the statement's canonical text (the
+ * planner's own signature, canon_expr) and its index ranges: a statement
+ * that runs again with the same sizes -- in a loop, under --repeat --
+ * gets its steps back instead of a new search (chain3: ~9 us of ~85 per
+ * run).  The steps live in the cache's arena and point at the program's
+ * names, so the cache lives no longer than the program it planned
+ * (tx_plan_runtime_forget; the REPL forgets after each input). */
+#define RT_CACHE_MAX 512
+
+typedef struct rt_plan {
+    char *key;
+    uint64_t hash;
+    tx_tir_stmt **stmts;
+    int n;                   /* -1: not rewritten */
+} rt_plan;
+
 struct tx_plan_runtime {
     tx_plan_opts o;
     FILE *show;
@@ -2456,6 +2473,9 @@ struct tx_plan_runtime {
     const void **shown;      /* right-hand sides whose plan was printed */
     int nshown, capshown;
     int count;
+    tx_arena *arena;         /* the cached plans' statements */
+    rt_plan *cache;
+    int ncache, capcache;
 };
 
 tx_plan_runtime *tx_plan_runtime_new(const tx_plan_opts *o, FILE *show, const tx_source *src) {
@@ -2467,10 +2487,46 @@ tx_plan_runtime *tx_plan_runtime_new(const tx_plan_opts *o, FILE *show, const tx
     return rt;
 }
 
+void tx_plan_runtime_forget(tx_plan_runtime *rt) {
+    if (!rt) return;
+    for (int k = 0; k < rt->ncache; k++) free(rt->cache[k].key);
+    rt->ncache = 0;
+    tx_arena_free(rt->arena);
+    rt->arena = NULL;
+}
+
 void tx_plan_runtime_free(tx_plan_runtime *rt) {
     if (!rt) return;
+    tx_plan_runtime_forget(rt);
+    free(rt->cache);
     free(rt->shown);
     free(rt);
+}
+
+/* The cache key of def: its canonical right-hand side, output and the
+ * ranges of its indices in canonical order (malloc'ed). */
+static char *rt_key(const tx_tir_stmt *def) {
+    canon k;
+    for (int q = 0; q < MAXIX; q++) k.of[q] = -1;
+    k.n = 0;
+    sbuf b = { NULL, 0, 0 };
+    sb_put(&b, def->out ? def->out : "?");
+    sb_put(&b, def->accumulate ? "+=" : "=");
+    canon_expr(&b, def->rhs, &k);
+    sb_put(&b, "|");
+    for (int q = 0; q < def->nout; q++) sb_printf(&b, "%d,", canon_num(&k, def->out_idx[q]));
+    sb_put(&b, "|");
+    for (int q = 0; q < k.n; q++) {
+        const tx_tir_index *x = &def->indices[k.id[q]];
+        sb_printf(&b, "%lld:%lld,", (long long)x->lo, (long long)x->extent);
+    }
+    return b.s;
+}
+
+static uint64_t rt_hash(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
 }
 
 int tx_plan_runtime_count(const tx_plan_runtime *rt) { return rt ? rt->count : 0; }
@@ -2480,8 +2536,32 @@ static int rt_rewrite(void *self, const tx_tir_stmt *def, tx_arena *scratch, tx_
     tx_plan_runtime *rt = self;
     /* masks are MAXIX bits wide: wider statements are not planned (plan_def says so) */
     if (def->nindices > MAXIX || !worth_planning(def->rhs)) return -1;
+    char *key = rt_key(def);
+    uint64_t h = key ? rt_hash(key) : 0;
+    for (int k = 0; key && k < rt->ncache; k++) {
+        const rt_plan *p = &rt->cache[k];
+        if (p->hash != h || strcmp(p->key, key) != 0) continue;
+        free(key);
+        if (p->n < 0) return -1;
+        rt->count++;
+        *out = p->stmts;
+        *nout = p->n;
+        return 0;
+    }
+    if (rt->ncache >= RT_CACHE_MAX) tx_plan_runtime_forget(rt);
+    if (!rt->arena) rt->arena = tx_arena_new(0);
+    (void)scratch;
     int counter = 0;
-    tx_plan_stmt *ps = plan_def(scratch, def, &rt->o, NULL, "%r", &counter, rt->show != NULL);
+    tx_plan_stmt *ps = plan_def(rt->arena, def, &rt->o, NULL, "%r", &counter, rt->show != NULL);
+    if (key) {
+        if (rt->ncache == rt->capcache) {
+            rt->capcache = rt->capcache ? 2 * rt->capcache : 16;
+            rt->cache = realloc(rt->cache, sizeof *rt->cache * (size_t)rt->capcache);
+            if (!rt->cache) abort();
+        }
+        bool done = ps->status == TX_PLAN_REWRITTEN;
+        rt->cache[rt->ncache++] = (rt_plan){ key, h, done ? ps->stmts : NULL, done ? ps->nstmts : -1 };
+    }
     if (rt->show && ps->status == TX_PLAN_REWRITTEN) {
         bool seen = false;
         for (int k = 0; k < rt->nshown && !seen; k++) seen = rt->shown[k] == (const void *)def->rhs;

@@ -235,6 +235,9 @@ void tx_plan_program(tx_arena *a, tx_tir_program *p, const tx_plan_opts *o, tx_p
  * its statement runs (txc run --plan). */
 typedef struct tx_plan_runtime tx_plan_runtime;
 tx_plan_runtime *tx_plan_runtime_new(const tx_plan_opts *o, FILE *show, const tx_source *src);
+/* Drop the plans kept for statements run before (they point into the
+ * program that was running; call before that program is freed). */
+void tx_plan_runtime_forget(tx_plan_runtime *rt);
 void tx_plan_runtime_free(tx_plan_runtime *rt);
 tx_def_rewriter tx_plan_rewriter(tx_plan_runtime *rt);
 /* Statements planned at run time so far (and DEFs seen). */

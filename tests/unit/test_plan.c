@@ -688,6 +688,36 @@ static void test_sum_of_terms(void **state) {
     differential(text, vars, 2, 0, 1e-12);
 }
 
+/* Plans made at run time are kept per statement and sizes: a def called
+ * in a loop with sizes that change and repeat plans each size once, and
+ * every call computes what the unplanned run does. */
+static void test_runtime_plan_cache(void **state) {
+    (void)state;
+    const char *text = "def f(A[n,m], B[m,p], C[p,q]) -> D[n,q] {\n"
+                       "  D[i,l] = A[i,j] * B[j,k] * C[k,l]\n"
+                       "}\n"
+                       "S = zeros(3, 2)\n"
+                       "for r in 0..6 {\n"
+                       "  for t in 1..4 {\n"
+                       "    A = randn(3, 4 * t, seed=t)\n"
+                       "    B = randn(4 * t, 9 - t, seed=t + 10)\n"
+                       "    C = randn(9 - t, 2, seed=t + 20)\n"
+                       "    F = f(A, B, C)\n"
+                       "    S[i,j] += F[i,j] * (r + t)\n"
+                       "  }\n"
+                       "}\n";
+    static const char *const vars[] = { "S" };
+    differential(text, vars, 1, 0, 1e-12);
+    unit u;
+    tx_plan_runtime *rt;
+    tx_interp *in = run_mode(text, AT_RUN_TIME, 0, &u, &rt);
+    assert_int_equal(tx_plan_runtime_count(rt), 18);   /* every call ran planned */
+    tx_plan_runtime_forget(rt);                        /* and forgetting is safe */
+    tx_interp_free(in);
+    tx_plan_runtime_free(rt);
+    tx_arena_free(u.a);
+}
+
 static void test_gemm_marks(void **state) {
     (void)state;
     const char *text = "A = randn(30, 20, seed=1)\nB = randn(20, 40, seed=2)\nC = randn(40, 10, seed=3)\n"
@@ -929,6 +959,7 @@ int main(void) {
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_cse),
         cmocka_unit_test(test_gemm_marks),
+        cmocka_unit_test(test_runtime_plan_cache),
         cmocka_unit_test(test_cap_in_programs),
         cmocka_unit_test(test_unknown_sizes),
         cmocka_unit_test(test_attention_differential),
