@@ -332,7 +332,9 @@ int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width) {
  *     s += s_1 + ..; for b in window { R[b] = R[b] + R_1[b] + .. }
  *
  * This reassociates the sums (as vectorising a reduction does, and as the
- * fuser's shared passes do); max and min stay exact.  It applies when the
+ * fuser's shared passes do); max and min stay exact.  It applies when at
+ * least one scratch row is accumulated (a loop of scalar sums alone is a
+ * contraction nest, which the register tiles handle better), and when the
  * body's only writes are such accumulations: accumulators initialised
  * outside the loop and never read in it, and stores R[o] = R[o] + e into a
  * scratch or local buffer that the loop reads nowhere else, at offsets
@@ -482,7 +484,9 @@ int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max
             goto done;
     }
     for (int a = 0; a < na; a++) nouter += v.outer[a];
-    if (nrows + nouter == 0) goto done;
+    /* scalar sums alone are the register tiles' business (tile(), which
+     * jams independent outputs instead; more copies of a tile spill) */
+    if (nrows == 0) goto done;
 
     /* the partial sums: accumulators and local rows of copies 1..W-1 */
     int **accmaps = new_maps(width, na), **bufmaps = new_maps(width, nb);
