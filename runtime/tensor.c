@@ -3,7 +3,8 @@
  * shape helpers.
  *
  * A tensor is a header (txrt_tensor) plus a dense row-major data block.
- * Data blocks are 64-byte aligned and zero-filled.  Blocks of 2 MiB and
+ * Data blocks are 64-byte aligned and zero-filled (txrt_tensor_new_uninit
+ * skips the fill for callers that overwrite everything).  Blocks of 2 MiB and
  * more are aligned to 2 MiB and marked MADV_HUGEPAGE: on the machines txc
  * targets a 4 KiB page fault costs about 11 us, so first touch of a fresh
  * 80 MiB block takes ~230 ms with small pages and ~5 ms with transparent
@@ -33,6 +34,7 @@
 #include "txrt.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -190,14 +192,27 @@ static void *map_block(size_t n) {
     return a;
 }
 
-/* A zero-filled block of block_size(bytes) bytes, 64-byte aligned (2 MiB
- * and huge-page backed from HUGE_BYTES on).  NULL when the system refuses. */
-static void *alloc_zeroed(size_t bytes) {
+/* Is TXRT_POISON=1 set (uninitialised tensors are filled with 0xff)? */
+static bool poison(void) {
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("TXRT_POISON");
+        on = e && strcmp(e, "1") == 0;
+    }
+    return on;
+}
+
+/* A block of block_size(bytes) bytes, 64-byte aligned (2 MiB and
+ * huge-page backed from HUGE_BYTES on), zero-filled when zero is set
+ * (else unspecified: fresh pages are zero anyway, a reused block keeps
+ * its old contents).  NULL when the system refuses. */
+static void *alloc_block(size_t bytes, bool zero) {
     size_t n = block_size(bytes);
     if (n < HUGE_BYTES) {
         void *p = NULL;
         if (posix_memalign(&p, 64, n) != 0) return NULL;
-        memset(p, 0, n);
+        if (zero) memset(p, 0, n);
+        else if (poison()) memset(p, 0xff, n);
         return p;
     }
     void *p = NULL;
@@ -211,14 +226,13 @@ static void *alloc_zeroed(size_t bytes) {
         }
     }
     pthread_mutex_unlock(&block_lock);
-    if (p) {
-        memset(p, 0, n);
-        return p;
-    }
-    return map_block(n);
+    if (!p) p = map_block(n);
+    else if (zero) memset(p, 0, n);
+    if (p && !zero && poison()) memset(p, 0xff, n);
+    return p;
 }
 
-/* Give back a block from alloc_zeroed(bytes): large ones go to the cache
+/* Give back a block from alloc_block(bytes): large ones go to the cache
  * while it has room, replacing a block of another size if need be. */
 static void free_block(void *p, size_t bytes) {
     size_t n = block_size(bytes);
@@ -260,7 +274,7 @@ void txrt_block_cache_clear(void) {
     pthread_mutex_unlock(&block_lock);
 }
 
-txrt_tensor *txrt_tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape) {
+static txrt_tensor *tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape, bool zero) {
     size_t elem = txrt_dtype_size(dt);
     if (elem == 0) {
         txrt_fail(ctx, "cannot allocate a tensor of unknown dtype %d", (int)dt);
@@ -314,7 +328,7 @@ txrt_tensor *txrt_tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64
         return NULL;
     }
     txrt_tensor *t = calloc(1, sizeof *t);
-    void *data = t ? alloc_zeroed((size_t)bytes) : NULL;
+    void *data = t ? alloc_block((size_t)bytes, zero) : NULL;
     if (!data) {
         free(t);
         char want[32];
@@ -331,6 +345,18 @@ txrt_tensor *txrt_tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64
     t->refcount = 1;
     t->flags = TXRT_OWNS_DATA;
     return t;
+}
+
+txrt_tensor *txrt_tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape) {
+    return tensor_new(ctx, dt, rank, shape, true);
+}
+
+txrt_tensor *txrt_tensor_new_uninit(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape) {
+    return tensor_new(ctx, dt, rank, shape, false);
+}
+
+void txrt_tensor_forget(txrt_tensor *t) {
+    if (t && poison()) memset(t->data, 0xff, (size_t)t->size * txrt_dtype_size(t->dtype));
 }
 
 txrt_tensor *txrt_scalar_new(txrt_ctx *ctx, txrt_dtype dt, double re, double im) {

@@ -63,6 +63,14 @@ txrt_dtype txrt_dtype_promote(txrt_dtype a, txrt_dtype b); /* f32 < f64, real < 
  * request larger than ctx->max_bytes, with a message giving the shape and
  * the bytes asked for. */
 txrt_tensor *txrt_tensor_new(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape);
+/* The same without the zero fill, for a caller that writes every element
+ * before anything reads one (an 80 MB output then costs no 4 ms memset).
+ * With TXRT_POISON=1 in the environment the data is filled with 0xff bytes
+ * instead (NaNs), so an element left unwritten shows in the results. */
+txrt_tensor *txrt_tensor_new_uninit(txrt_ctx *ctx, txrt_dtype dt, int rank, const int64_t *shape);
+/* Make t's contents unspecified before it is overwritten whole (see
+ * txrt_tensor_new_uninit): poisons it under TXRT_POISON=1, else nothing. */
+void txrt_tensor_forget(txrt_tensor *t);
 txrt_tensor *txrt_scalar_new(txrt_ctx *ctx, txrt_dtype dt, double re, double im);
 txrt_tensor *txrt_tensor_copy(txrt_ctx *ctx, const txrt_tensor *t);
 txrt_tensor *txrt_tensor_cast(txrt_ctx *ctx, const txrt_tensor *t, txrt_dtype dt);

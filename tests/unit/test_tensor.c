@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdbool.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -169,6 +170,41 @@ static void alloc_basics(void **state) {
 }
 
 /* Blocks of 2 MiB and more take the huge-page path: still zeroed, aligned. */
+/* Uninitialised tensors: poisoned (all bytes 0xff) under TXRT_POISON=1,
+ * small and block-cached large ones alike; a zero-filled tensor that gets
+ * a poisoned block back from the cache is still all zeros. */
+static bool all_bytes(const txrt_tensor *t, unsigned char v) {
+    const unsigned char *p = t->data;
+    size_t n = (size_t)t->size * txrt_dtype_size(t->dtype);
+    for (size_t k = 0; k < n; k++)
+        if (p[k] != v) return false;
+    return true;
+}
+
+static void alloc_uninit(void **state) {
+    (void)state;
+    setenv("TXRT_POISON", "1", 1);
+    txrt_ctx ctx = { 0 };
+    int64_t small[2] = { 3, 5 }, big[2] = { 512, 1024 };   /* 4 MiB: block cache */
+    txrt_tensor *a = txrt_tensor_new_uninit(&ctx, TXRT_F64, 2, small);
+    assert_non_null(a);
+    assert_true(all_bytes(a, 0xff));
+    assert_true(isnan(((double *)a->data)[7]));
+    memset(a->data, 0, 15 * sizeof(double));
+    txrt_tensor_forget(a);
+    assert_true(all_bytes(a, 0xff));
+    txrt_release(a);
+    for (int round = 0; round < 2; round++) {   /* the second round reuses the block */
+        txrt_tensor *b = txrt_tensor_new_uninit(&ctx, TXRT_F32, 2, big);
+        assert_non_null(b);
+        assert_true(all_bytes(b, 0xff));
+        txrt_release(b);
+        txrt_tensor *z = txrt_tensor_new(&ctx, TXRT_F32, 2, big);
+        assert_true(all_bytes(z, 0));
+        txrt_release(z);
+    }
+}
+
 static void alloc_large(void **state) {
     (void)state;
     txrt_ctx ctx;
@@ -423,6 +459,7 @@ int main(void) {
         cmocka_unit_test(context_and_errors),
         cmocka_unit_test(dtypes),
         cmocka_unit_test(shapes),
+        cmocka_unit_test(alloc_uninit),
         cmocka_unit_test(alloc_basics),
         cmocka_unit_test(alloc_large),
         cmocka_unit_test(alloc_reuse),
