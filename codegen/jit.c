@@ -686,7 +686,10 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
             bool same = prev && !read && prev->refcount == 1 && prev->dtype == B->dtype && prev->rank == B->rank &&
                         prev->size == B->size && (size_t)prev->size * txrt_dtype_size(B->dtype) >= ((size_t)1 << 20);
             for (int q = 0; same && q < B->rank; q++) same = prev->shape[q] == B->shape[q];
-            outs[k] = same ? txrt_retain(prev) : txrt_tensor_new(&rc, B->dtype, B->rank, B->shape);
+            /* the kernel stores every element of its outputs: no zero fill
+             * (under TXRT_POISON=1 a reused tensor is poisoned first) */
+            if (same) txrt_tensor_forget(prev);
+            outs[k] = same ? txrt_retain(prev) : txrt_tensor_new_uninit(&rc, B->dtype, B->rank, B->shape);
             ok = outs[k] != NULL;
             if (ok) bufs[k] = outs[k]->data;
         } else {
