@@ -768,8 +768,32 @@ static void gemm_vs_loops(void **state) {
     assert_true(c[0] == 2);
 }
 
+/* LAPACK on matrices under 320 rows runs on one OpenBLAS thread, larger
+ * ones on the configured count (runtime/linalg.c, LAPACK_THREAD_N). */
+int openblas_get_num_threads(void);
+static void small_lapack_one_thread(void **state) {
+    (void)state;
+    txrt_ctx ctx = { 0 };
+    int before = openblas_get_num_threads();
+    txrt_blas_set_threads(2);
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t n = pass ? 400 : 64;
+        txrt_tensor *A = txrt_tensor_new(&ctx, TXRT_F64, 2, (int64_t[]){ n, n });
+        for (int64_t i = 0; i < n; i++) txrt_set(A, i * n + i, 2.0 + (double)i, 0);
+        txrt_tensor *w = NULL, *V = NULL;
+        assert_int_equal(txrt_eigh(&ctx, A, &w, &V), 0);
+        assert_int_equal(openblas_get_num_threads(), pass ? 2 : 1);
+        assert_true(fabs(((double *)w->data)[n - 1] - (1.0 + (double)n)) < 1e-12 * (double)n);
+        txrt_release(A);
+        txrt_release(w);
+        txrt_release(V);
+    }
+    txrt_blas_set_threads(before);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(small_lapack_one_thread),
         cmocka_unit_test(solve_all_dtypes),
         cmocka_unit_test(solve_promotes),
         cmocka_unit_test(singular_messages),
