@@ -355,6 +355,9 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             fprintf(stderr, "txc: fuse: %d groups fused (%d statements)%s\n", st.nfused, st.nfused_stmts,
                     o->no_fuse ? " (--no-fuse)" : "");
         }
+        if (tx_plan_runtime_count(planner) > 0)
+            fprintf(stderr, "txc: plan: %d statements planned when they ran, %d of them from the plan cache\n",
+                    tx_plan_runtime_count(planner), tx_plan_runtime_hits(planner));
         if (blas) {
             tx_blas_stats bs;
             tx_blas_get_stats(blas, &bs);

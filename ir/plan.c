@@ -2473,6 +2473,7 @@ struct tx_plan_runtime {
     const void **shown;      /* right-hand sides whose plan was printed */
     int nshown, capshown;
     int count;
+    int hits;                /* of count, plans taken from the cache */
     tx_arena *arena;         /* the cached plans' statements */
     rt_plan *cache;
     int ncache, capcache;
@@ -2531,6 +2532,8 @@ static uint64_t rt_hash(const char *s) {
 
 int tx_plan_runtime_count(const tx_plan_runtime *rt) { return rt ? rt->count : 0; }
 
+int tx_plan_runtime_hits(const tx_plan_runtime *rt) { return rt ? rt->hits : 0; }
+
 static int rt_rewrite(void *self, const tx_tir_stmt *def, tx_arena *scratch, tx_tir_stmt ***out, int *nout,
                       tx_diags *d) {
     tx_plan_runtime *rt = self;
@@ -2544,6 +2547,7 @@ static int rt_rewrite(void *self, const tx_tir_stmt *def, tx_arena *scratch, tx_
         free(key);
         if (p->n < 0) return -1;
         rt->count++;
+        rt->hits++;
         *out = p->stmts;
         *nout = p->n;
         return 0;

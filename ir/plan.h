@@ -242,6 +242,8 @@ void tx_plan_runtime_free(tx_plan_runtime *rt);
 tx_def_rewriter tx_plan_rewriter(tx_plan_runtime *rt);
 /* Statements planned at run time so far (and DEFs seen). */
 int tx_plan_runtime_count(const tx_plan_runtime *rt);
+/* How many of those were plans kept from an earlier run of the statement. */
+int tx_plan_runtime_hits(const tx_plan_runtime *rt);
 
 /* ---- printing (ir/plan_print.c) ---------------------------------------------------- */
 

@@ -712,6 +712,7 @@ static void test_runtime_plan_cache(void **state) {
     tx_plan_runtime *rt;
     tx_interp *in = run_mode(text, AT_RUN_TIME, 0, &u, &rt);
     assert_int_equal(tx_plan_runtime_count(rt), 18);   /* every call ran planned */
+    assert_int_equal(tx_plan_runtime_hits(rt), 15);    /* three sizes, each searched once */
     tx_plan_runtime_forget(rt);                        /* and forgetting is safe */
     tx_interp_free(in);
     tx_plan_runtime_free(rt);
