@@ -474,7 +474,7 @@ int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max
     ilv_writes(&v, &l->body);
     if (v.ok) ilv_reads(&v, &l->body);
     if (!v.ok || v.nodes * width > max_nodes) goto done;
-    int nrows = 0, nouter = 0;
+    int nrows = 0;
     for (int x = 0; x < nb; x++) {
         if (!v.row[x]) continue;
         nrows++;
@@ -483,7 +483,6 @@ int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max
             n * (int64_t)txrt_dtype_size(f->bufs[x].dtype) > INTERLEAVE_ROW_BYTES)
             goto done;
     }
-    for (int a = 0; a < na; a++) nouter += v.outer[a];
     /* scalar sums alone are the register tiles' business (tile(), which
      * jams independent outputs instead; more copies of a tile spill) */
     if (nrows == 0) goto done;

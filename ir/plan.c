@@ -1862,6 +1862,7 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
         tx_plan_path path;
         if (!tx_plan_search(c->a, &pn, c->o, &path)) {
             fail(c, "too many factors or indices in one product (at most 64 and 128)");
+            free(notes.s);
             return NULL;
         }
         if (!path.fits) {
@@ -2052,6 +2053,7 @@ static tx_tir_expr *plan_network(pctx *c, const tx_tir_expr *e, imask outset, co
         if (!K->nsteps || !K->steps[K->nsteps - 1].final) {
             /* unreachable: the root step is always emitted last */
             fail(c, "internal error: no final step");
+            free(notes.s);
             return NULL;
         }
     } else if (root >= 0) {

@@ -688,6 +688,23 @@ static void test_sum_of_terms(void **state) {
     differential(text, vars, 2, 0, 1e-12);
 }
 
+/* More than 64 factors: the search refuses with a reason (and frees what
+ * it noted on the way: fuzz_frontend found the leak under LSan). */
+static void test_too_many_factors(void **state) {
+    (void)state;
+    char text[4096];
+    int n = snprintf(text, sizeof text, "A = ones(3)\nB = ones(3, 3)\nx[j] = B[j,i0]");
+    for (int k = 1; k < 70; k++) n += snprintf(text + n, sizeof text - (size_t)n, "*A[i%d]", k);
+    snprintf(text + n, sizeof text - (size_t)n, "\n");
+    unit u;
+    tx_plan_report rep = plan_text(&u, text, 0);
+    const tx_plan_stmt *ps = plan_of(&rep, "x");
+    assert_non_null(ps);
+    assert_int_not_equal(ps->status, TX_PLAN_REWRITTEN);
+    if (ps->reason) assert_non_null(strstr(ps->reason, "too many factors"));
+    tx_arena_free(u.a);
+}
+
 /* Plans made at run time are kept per statement and sizes: a def called
  * in a loop with sizes that change and repeat plans each size once, and
  * every call computes what the unplanned run does. */
@@ -961,6 +978,7 @@ int main(void) {
         cmocka_unit_test(test_cse),
         cmocka_unit_test(test_gemm_marks),
         cmocka_unit_test(test_runtime_plan_cache),
+        cmocka_unit_test(test_too_many_factors),
         cmocka_unit_test(test_cap_in_programs),
         cmocka_unit_test(test_unknown_sizes),
         cmocka_unit_test(test_attention_differential),
