@@ -216,6 +216,17 @@ static bool let_value(lw *L, const char *name, double *v) {
     return false;
 }
 
+/* The value of a `let` of this program (not a scalar of an outer scope,
+ * such as a REPL session's, which an assignment may still change). */
+static bool own_let_value(lw *L, const char *name, double *v) {
+    for (int i = L->nlets - 1; i >= 0; i--)
+        if (strcmp(L->lets[i].name, name) == 0) {
+            *v = L->lets[i].value;
+            return L->lets[i].known;
+        }
+    return false;
+}
+
 /* Fold a let's value: numbers, lets and arithmetic on them. */
 static bool fold(lw *L, const tx_ast_expr *e, double *v) {
     if (!e) return false;
@@ -706,9 +717,13 @@ static tx_tir_expr *lower_ix(lw *L, ixc *x, const tx_ast_expr *e) {
                 return r;
             }
         }
+        /* a let of this program whose value is known here is that number:
+         * kernels then see a constant (x / d with d = 16 becomes x * 0.0625)
+         * instead of loading a rank-0 tensor; both are weak scalars in
+         * promotion */
         tx_tir_expr *r = mk_access(L, e->name, false, e->span);
         double v;
-        if (e->sym == TX_SYM_LET && let_value(L, e->name, &v)) {
+        if (e->sym == TX_SYM_LET && own_let_value(L, e->name, &v)) {
             r->let_const = true;
             r->re = v;
         }
