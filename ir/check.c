@@ -1601,6 +1601,12 @@ static tx_type slice_type(cctx *c, const tx_type *x, int first) {
     const tx_tir_stmt *s = c->call;
     int n = s->nargs - first;
     tx_type t = ty_make(x->dtype, 0);
+    if (n > TXRT_MAX_RANK) {   /* a tensor of unknown rank can still not have more axes */
+        err(c->d, s->span, "%s is indexed with %d subscripts; tensors have at most %d axes", s->args[0]->var, n,
+            TXRT_MAX_RANK);
+        c->ok = false;
+        return t;
+    }
     if (x->rank >= 0 && x->rank != n) {
         err(c->d, s->span, "%s has rank %d but is indexed with %d subscript%s", s->args[0]->var, x->rank, n,
             n == 1 ? "" : "s");
