@@ -771,8 +771,10 @@ static void gemm_vs_loops(void **state) {
 /* LAPACK on matrices under 320 rows runs on one OpenBLAS thread, larger
  * ones on the configured count (runtime/linalg.c, LAPACK_THREAD_N). */
 int openblas_get_num_threads(void);
+extern int openblas_thread_timeout(void) __attribute__((weak));
 static void small_lapack_one_thread(void **state) {
     (void)state;
+    bool user_timeout = getenv("OPENBLAS_THREAD_TIMEOUT") != NULL;
     txrt_ctx ctx = { 0 };
     int before = openblas_get_num_threads();
     txrt_blas_set_threads(2);
@@ -789,6 +791,9 @@ static void small_lapack_one_thread(void **state) {
         txrt_release(V);
     }
     txrt_blas_set_threads(before);
+    /* OpenBLAS's idle workers were told to sleep soon (runtime/linalg.c,
+     * quiet_workers) unless the user had set their timeout */
+    if (openblas_thread_timeout && !user_timeout) assert_int_equal(openblas_thread_timeout(), 4);
 }
 
 int main(void) {
