@@ -345,6 +345,7 @@ int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width) {
 
 #define INTERLEAVE_ROW_BYTES 256
 #define INTERLEAVE_TRIPS 64     /* a body with longer inner loops has work enough per iteration */
+#define JAM_ROWS_TRIPS 4096     /* tx_lir_jam_rows: inner nests of a fused row's loop */
 
 typedef struct ilv {
     const tx_lir_func *f;
@@ -358,6 +359,9 @@ typedef struct ilv {
     bool ok;
     int nodes;
     int64_t trips;    /* most iterations of the loops inside the body, along one nest */
+    int64_t max_trips;
+    bool privatise;   /* scratch written plainly in the body gets a copy per jammed iteration */
+    bool *priv;       /* such buffers */
 } ilv;
 
 static void ilv_bind(ilv *v, const tx_lir_block *b, int64_t trips) {
@@ -368,7 +372,7 @@ static void ilv_bind(ilv *v, const tx_lir_block *b, int64_t trips) {
             v->bound[s->var] = true;
             v->ranges[s->var].lo = s->lo;
             v->ranges[s->var].hi = s->lo + s->extent - 1;
-            if (s->extent <= 0 || s->parallel || s->sym_extent.n > 0 || s->extent > INTERLEAVE_TRIPS) {
+            if (s->extent <= 0 || s->parallel || s->sym_extent.n > 0 || s->extent > v->max_trips) {
                 v->ok = false;
                 return;
             }
@@ -401,6 +405,11 @@ static void ilv_writes(ilv *v, const tx_lir_block *b) {
         case TX_LIR_ACCUM:
             break;
         case TX_LIR_STORE: {
+            if (v->privatise && (v->f->bufs[st->buf].scratch || v->f->bufs[st->buf].local) &&
+                !tx_lir_row_update(v->f, st, &e)) {
+                v->priv[st->buf] = true;
+                break;
+            }
             if (!tx_lir_row_update(v->f, st, &e)) {
                 v->ok = false;
                 break;
@@ -449,6 +458,10 @@ static void ilv_reads(ilv *v, const tx_lir_block *b) {
             ilv_expr(v, st->value);
             break;
         case TX_LIR_STORE:
+            if (v->priv[st->buf]) {
+                ilv_expr(v, st->value);
+                break;
+            }
             tx_lir_row_update(v->f, st, &e);
             v->nodes += 2;
             ilv_expr(v, e);
@@ -457,23 +470,98 @@ static void ilv_reads(ilv *v, const tx_lir_block *b) {
     }
 }
 
-int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes) {
+/* ---- private scratch (ilv.privatise) ---- */
+
+static bool loads_buf(const tx_lir_expr *e, int buf) {
+    if (!e) return false;
+    if (e->kind == TX_LIR_LOAD && e->buf == buf) return true;
+    return loads_buf(e->a, buf) || loads_buf(e->b, buf) || loads_buf(e->c, buf);
+}
+
+static bool block_loads(const tx_lir_block *b, int buf, const tx_lir_stmt *skip) {
+    for (int k = 0; k < b->n; k++) {
+        const tx_lir_stmt *s = b->stmts[k];
+        if (s == skip) continue;
+        if (s->kind == TX_LIR_LOOP ? block_loads(&s->body, buf, skip) : loads_buf(s->value, buf)) return true;
+    }
+    return false;
+}
+
+/* Does statement s (a loop nest or a store) overwrite all of buffer x
+ * with plain stores (one store whose offsets, over the loops around it in
+ * s, cover every element) and read none of it? */
+static bool overwrites(const tx_lir_func *f, const tx_lir_stmt *s, int x, range_t *r) {
+    if (s->kind == TX_LIR_LOOP) {
+        if (s->extent <= 0 || s->sym_extent.n > 0) return false;
+        r[s->var].lo = s->lo;
+        r[s->var].hi = s->lo + s->extent - 1;
+        if (block_loads(&s->body, x, NULL)) return false;
+        for (int k = 0; k < s->body.n; k++)
+            if (overwrites(f, s->body.stmts[k], x, r)) return true;
+        return false;
+    }
+    if (s->kind != TX_LIR_STORE || s->buf != x || loads_buf(s->value, x)) return false;
+    /* a dense cover: offsets c0 + sum coef*var over boxes of loop values,
+     * the distinct products filling 0..size-1 exactly once (checked by
+     * counting: the number of points equals the size, and lo/hi match) */
+    int64_t lo = s->off.c0, hi = s->off.c0, points = 1;
+    for (int t = 0; t < s->off.nterms; t++) {
+        int v = s->off.var[t];
+        if (v < 0 || s->off.sym) return false;
+        int64_t p = s->off.coef[t] * r[v].lo, q = s->off.coef[t] * r[v].hi;
+        lo += p < q ? p : q;
+        hi += p < q ? q : p;
+        points *= r[v].hi - r[v].lo + 1;
+    }
+    return lo == 0 && hi == f->bufs[x].size - 1 && points == f->bufs[x].size;
+}
+
+/* Is every private buffer of l's body written whole before the body reads
+ * it, and read nowhere outside l? */
+static bool private_ok(ilv *v, const tx_lir_stmt *l) {
+    int nb = v->f->nbufs;
+    bool *defined = calloc((size_t)nb + 1, 1);
+    range_t *r = calloc((size_t)v->f->nvars + 1, sizeof *r);
+    bool ok = defined && r;
+    for (int k = 0; ok && k < l->body.n; k++) {
+        const tx_lir_stmt *s = l->body.stmts[k];
+        for (int x = 0; ok && x < nb; x++) {
+            if (!v->priv[x] || defined[x]) continue;
+            bool reads = s->kind == TX_LIR_LOOP ? block_loads(&s->body, x, NULL) : loads_buf(s->value, x);
+            if (reads) ok = false;
+            else if (overwrites(v->f, s, x, r)) defined[x] = true;
+        }
+    }
+    for (int x = 0; ok && x < nb; x++)
+        if (v->priv[x] && block_loads(&v->f->body, x, l)) ok = false;
+    free(defined);
+    free(r);
+    return ok;
+}
+
+static int interleave_loop(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes, bool privatise) {
     tx_lir_stmt *l = b->stmts[k];
     if (width < 2 || tx_lir_is_generic(f) || l->kind != TX_LIR_LOOP || l->parallel || l->extent < 2 * width)
         return 0;
     int nb = f->nbufs, na = f->naccs, nv = f->nvars;
     ilv v = { f, l->var, calloc((size_t)na + 1, 1), calloc((size_t)na + 1, 1), calloc((size_t)nv + 1, 1),
               calloc((size_t)nb + 1, 1), calloc((size_t)nb + 1, sizeof(int64_t)),
-              calloc((size_t)nb + 1, sizeof(int64_t)), calloc((size_t)nv + 1, sizeof(range_t)), true, 0, 1 };
+              calloc((size_t)nb + 1, sizeof(int64_t)), calloc((size_t)nv + 1, sizeof(range_t)), true, 0, 1,
+              privatise ? JAM_ROWS_TRIPS : INTERLEAVE_TRIPS, privatise, calloc((size_t)nb + 1, 1) };
     int changed = 0;
-    if (!v.inited || !v.outer || !v.bound || !v.row || !v.lo || !v.hi || !v.ranges) goto done;
+    if (!v.inited || !v.outer || !v.bound || !v.row || !v.lo || !v.hi || !v.ranges || !v.priv) goto done;
     ilv_bind(&v, &l->body, 1);
     bool inner_loop = false;
     for (int q = 0; q < l->body.n; q++) inner_loop |= l->body.stmts[q]->kind == TX_LIR_LOOP;
-    if (!v.ok || !inner_loop || v.trips > INTERLEAVE_TRIPS) goto done;
+    if (!v.ok || !inner_loop || v.trips > v.max_trips) goto done;
     ilv_writes(&v, &l->body);
+    for (int x = 0; x < nb; x++)   /* a private buffer's updates are its own copy's business */
+        if (v.priv[x]) v.row[x] = false;
     if (v.ok) ilv_reads(&v, &l->body);
     if (!v.ok || v.nodes * width > max_nodes) goto done;
+    int npriv = 0;
+    for (int x = 0; x < nb; x++) npriv += v.priv[x];
+    if (privatise && (npriv == 0 || !private_ok(&v, l))) goto done;
     int nrows = 0;
     for (int x = 0; x < nb; x++) {
         if (!v.row[x]) continue;
@@ -506,6 +594,15 @@ int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max
         }
         for (int x = 0; x < nb; x++) {
             bufmaps[c][x] = x;
+            if (v.priv[x]) {   /* a copy of its own, written before it is read */
+                const tx_lir_buf *B = &f->bufs[x];
+                int t = tx_lir_add_buf(f, tx_arena_printf(f->arena, "%%%s.%d", B->name + (B->name[0] == '%'), c),
+                                       B->dtype, B->rank, B->shape, true);
+                f->bufs[t].local = true;
+                f->bufs[t].scratch = true;
+                bufmaps[c][x] = t;
+                continue;
+            }
             if (!v.row[x]) continue;
             int64_t len = v.hi[x] + 1;
             int t = tx_lir_add_buf(f, tx_arena_printf(f->arena, "%%%s.%d", f->bufs[x].name + (f->bufs[x].name[0] == '%'), c),
@@ -549,5 +646,14 @@ done:
     free(v.lo);
     free(v.hi);
     free(v.ranges);
+    free(v.priv);
     return changed;
+}
+
+int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes) {
+    return interleave_loop(f, b, k, width, max_nodes, false);
+}
+
+int tx_lir_jam_rows(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes) {
+    return interleave_loop(f, b, k, width, max_nodes, true);
 }

@@ -58,6 +58,7 @@ void tx_lir_sched_defaults(tx_lir_sched_opts *o, int vec_doubles) {
     o->jam_width = 2 * vec_doubles;
     o->tile_rows = 4;
     o->interleave = 4;
+    o->jam_rows = 2;
     o->max_nodes = 2048;
     o->min_tile_work = 1e6;
     o->parallel = true;
@@ -317,18 +318,12 @@ static int cmp_term(const void *a, const void *b) {
     return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
-/* Is s a perfect loop nest whose one store writes every element of its
- * buffer exactly once (and does not read it)?  *buf gets the buffer. */
-static bool full_store_nest(const tx_lir_func *f, const tx_lir_stmt *s, int *buf) {
-    int64_t lo[16], ext[16];
-    int vars[16], depth = 0;
-    while (s->kind == TX_LIR_LOOP) {
-        if (depth == 16 || s->body.n != 1 || s->extent <= 0) return false;
-        vars[depth] = s->var, lo[depth] = s->lo, ext[depth] = s->extent, depth++;
-        s = s->body.stmts[0];
-    }
-    if (s->kind != TX_LIR_STORE || expr_loads(s->value, s->buf)) return false;
-    const tx_lir_affine *a = &s->off;
+/* Does store st, at the bottom of a perfect nest of loops vars/lo/ext,
+ * write every element of its buffer exactly once (and not read it)? */
+static bool covers_buffer(const tx_lir_func *f, const tx_lir_stmt *st, const int *vars, const int64_t *lo,
+                          const int64_t *ext, int depth) {
+    if (st->kind != TX_LIR_STORE || expr_loads(st->value, st->buf)) return false;
+    const tx_lir_affine *a = &st->off;
     if (a->nterms != depth) return false;
     int64_t t[16][2], c0 = a->c0;
     for (int q = 0; q < depth; q++) {
@@ -347,8 +342,29 @@ static bool full_store_nest(const tx_lir_func *f, const tx_lir_stmt *s, int *buf
         if (t[q][0] != span) return false;
         span *= t[q][1];
     }
-    if (span != f->bufs[s->buf].size) return false;
-    *buf = s->buf;
+    return span == f->bufs[st->buf].size;
+}
+
+/* Is s a perfect loop nest whose innermost body is stores only, each
+ * writing every element of its buffer exactly once (and none reading a
+ * buffer stored there)?  Marks those buffers in covered. */
+static bool full_store_nest(const tx_lir_func *f, const tx_lir_stmt *s, bool *covered) {
+    int64_t lo[16], ext[16];
+    int vars[16], depth = 0;
+    while (s->kind == TX_LIR_LOOP && s->body.n == 1 && s->body.stmts[0]->kind == TX_LIR_LOOP) {
+        if (depth == 16 || s->extent <= 0) return false;
+        vars[depth] = s->var, lo[depth] = s->lo, ext[depth] = s->extent, depth++;
+        s = s->body.stmts[0];
+    }
+    if (s->kind != TX_LIR_LOOP || depth == 16 || s->extent <= 0 || s->body.n == 0) return false;
+    vars[depth] = s->var, lo[depth] = s->lo, ext[depth] = s->extent, depth++;
+    const tx_lir_block *b = &s->body;
+    for (int k = 0; k < b->n; k++) {
+        if (!covers_buffer(f, b->stmts[k], vars, lo, ext, depth)) return false;
+        for (int q = 0; q < b->n; q++)
+            if (expr_loads(b->stmts[q]->value, b->stmts[k]->buf)) return false;
+    }
+    for (int k = 0; k < b->n; k++) covered[b->stmts[k]->buf] = true;
     return true;
 }
 
@@ -357,11 +373,7 @@ static bool full_store_nest(const tx_lir_func *f, const tx_lir_stmt *s, int *buf
 static void exposed_reads(const tx_lir_func *f, const tx_lir_block *b, bool *cand, bool *covered) {
     for (int k = 0; k < b->n; k++) {
         const tx_lir_stmt *s = b->stmts[k];
-        int fb;
-        if (s->kind == TX_LIR_LOOP && full_store_nest(f, s, &fb)) {
-            covered[fb] = true;
-            continue;
-        }
+        if (s->kind == TX_LIR_LOOP && full_store_nest(f, s, covered)) continue;
         if (s->kind == TX_LIR_LOOP) {
             if (s->extent > 0) exposed_reads(f, &s->body, cand, covered);
             continue;
@@ -688,12 +700,32 @@ static int interleave(tx_lir_func *f, tx_lir_block *b, const tx_lir_sched_opts *
     return n;
 }
 
+/* Jam two iterations of the loops around a fused kernel's rows
+ * (tx_lir_jam_rows); the outermost loop that qualifies on each path,
+ * under the parallel loop. */
+static int jam_rows(tx_lir_func *f, tx_lir_block *b, const tx_lir_sched_opts *o) {
+    int n = 0;
+    for (int k = 0; k < b->n; k++) {
+        tx_lir_stmt *l = b->stmts[k];
+        if (l->kind != TX_LIR_LOOP) continue;
+        int before = b->n;
+        if (o->jam_rows >= 2 && tx_lir_jam_rows(f, b, k, o->jam_rows, o->max_nodes)) {
+            n++;
+            k += b->n - before;
+            continue;
+        }
+        n += jam_rows(f, &l->body, o);
+    }
+    return n;
+}
+
 int tx_lir_schedule(tx_lir_func *f, const tx_lir_sched_opts *o) {
     /* loop order, tiles and parallel loops are chosen on constant extents
      * and copy offsets without their symbolic factors: size-generic kernels
      * (txc build without --shape) stay the plain loop nest */
     if (tx_lir_is_generic(f)) return 0;
     int n = distribute(f, &f->body);
+    n += jam_rows(f, &f->body, o);
     n += interleave(f, &f->body, o);
     n += tile(f, o);
     if (o->parallel) n += tx_lir_mark_parallel(f, o->min_par_work);

@@ -21,6 +21,8 @@ typedef struct tx_lir_sched_opts {
     int jam_width;        /* register tile along the stride-1 output loop (0/1: no tiles) */
     int tile_rows;        /* register tile rows: copies of the enclosing output loop (0/1: 1-D tiles) */
     int max_nodes;        /* largest jammed body, in expression nodes */
+    int jam_rows;         /* iterations jammed around a fused kernel's rows
+                             (tx_lir_jam_rows; 0/1: off) */
     int interleave;       /* sets of partial sums for reduction loops that are not
                              innermost (tx_lir_interleave; 0/1: off) */
     double min_tile_work; /* least work (tx_lir_work units) worth a tile: tiles cost
@@ -62,5 +64,12 @@ int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width);
  * iteration, is a chain of dependent adds).  Reassociates sums like a
  * vectorised reduction; returns 1 when it changed f. */
 int tx_lir_interleave(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes);
+
+/* The same for a loop whose body also fills scratch rows of its own before
+ * reading them (a fused kernel's per-iteration score and exp rows): each
+ * of the `width` jammed iterations gets private copies of those, so the
+ * copies' inner loops run side by side and share their loads of the
+ * operands the loop variable does not index (V2[k,b] for rows j, j+1). */
+int tx_lir_jam_rows(tx_lir_func *f, tx_lir_block *b, int k, int width, int max_nodes);
 
 #endif

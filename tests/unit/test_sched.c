@@ -499,6 +499,124 @@ static void interleaves_row_sums(void **state) {
     tx_arena_free(a);
 }
 
+/* ---- rows of a fused kernel jammed two iterations at a time (tx_lir_jam_rows) --- */
+
+/* The fused kernel's shape around a reduction over j with per-row scratch:
+ *
+ *   R = 0; s = 0
+ *   for j { S = 0; for k { S[k] = S[k] + X[j,k] }
+ *           for k { v = max(-inf, S[k]); s += v; for b { R[b] = R[b] + v * V[k,b] } } }
+ *   o[b] = R[b] + s
+ *
+ * late_zero: S is read before the body overwrites it (a value carried from
+ * the previous j: not private); read_after: S is read after the loop. */
+static tx_lir_func *jam_kernel(tx_arena *a, int64_t nj, int64_t nk, int64_t nb, bool late_zero, bool read_after) {
+    tx_lir_func *f = tx_lir_func_new(a, "o");
+    int out = tx_lir_add_buf(f, "o", TXRT_F64, 1, &nb, true);
+    int R = tx_lir_add_buf(f, "%R", TXRT_F64, 1, &nb, true), S = tx_lir_add_buf(f, "%S", TXRT_F64, 1, &nk, true);
+    f->bufs[R].scratch = f->bufs[S].scratch = true;
+    int X = tx_lir_add_buf(f, "X", TXRT_F64, 2, (int64_t[]){ nj, nk }, false);
+    int V = tx_lir_add_buf(f, "V", TXRT_F64, 2, (int64_t[]){ nk, nb }, false);
+    int j = tx_lir_add_var(f, "j"), k = tx_lir_add_var(f, "k"), b = tx_lir_add_var(f, "b"), z = tx_lir_add_var(f, "z");
+    int s = tx_lir_add_acc(f, TX_RED_SUM, TXRT_F64), v = tx_lir_add_acc(f, TX_RED_MAX, TXRT_F64);
+    int64_t one = 1;
+    tx_lir_affine zo = tx_lir_affine_make(f, 1, &z, &one, 0), ko = tx_lir_affine_make(f, 1, &k, &one, 0);
+    tx_lir_affine bo = tx_lir_affine_make(f, 1, &b, &one, 0);
+    tx_lir_stmt *l = tx_lir_loop(f, &f->body, z, 0, nb);
+    tx_lir_store(f, &l->body, R, zo, tx_lir_const(f, TXRT_F64, 0, 0));
+    l = tx_lir_loop(f, &f->body, z, 0, nk);
+    tx_lir_store(f, &l->body, S, zo, tx_lir_const(f, TXRT_F64, 0, 0));
+    tx_lir_acc_init(f, &f->body, s);
+    tx_lir_stmt *lj = tx_lir_loop(f, &f->body, j, 0, nj);
+    tx_lir_stmt *zero;
+    {
+        tx_lir_block tmp = { NULL, 0, 0 };
+        zero = tx_lir_loop(f, &tmp, z, 0, nk);
+        tx_lir_store(f, &zero->body, S, zo, tx_lir_const(f, TXRT_F64, 0, 0));
+    }
+    if (!late_zero) tx_lir_append(f, &lj->body, zero);
+    l = tx_lir_loop(f, &lj->body, k, 0, nk);
+    tx_lir_store(f, &l->body, S, ko,
+                 tx_lir_binary(f, TX_TOP_ADD, tx_lir_load(f, S, ko),
+                               tx_lir_load(f, X, tx_lir_affine_make(f, 2, (int[]){ j, k }, (int64_t[]){ nk, 1 }, 0))));
+    if (late_zero) tx_lir_append(f, &lj->body, zero);
+    l = tx_lir_loop(f, &lj->body, k, 0, nk);
+    tx_lir_acc_init(f, &l->body, v);
+    tx_lir_accum(f, &l->body, v, tx_lir_load(f, S, ko));
+    tx_lir_accum(f, &l->body, s, tx_lir_accref(f, v));
+    tx_lir_stmt *lb = tx_lir_loop(f, &l->body, b, 0, nb);
+    tx_lir_store(f, &lb->body, R, bo,
+                 tx_lir_binary(f, TX_TOP_ADD, tx_lir_load(f, R, bo),
+                               tx_lir_binary(f, TX_TOP_MUL, tx_lir_accref(f, v),
+                                             tx_lir_load(f, V, tx_lir_affine_make(f, 2, (int[]){ k, b }, (int64_t[]){ nb, 1 }, 0)))));
+    l = tx_lir_loop(f, &f->body, z, 0, nb);
+    tx_lir_expr *val = tx_lir_binary(f, TX_TOP_ADD, tx_lir_load(f, R, zo), tx_lir_accref(f, s));
+    if (read_after) val = tx_lir_binary(f, TX_TOP_ADD, val, tx_lir_load(f, S, tx_lir_affine_make(f, 0, NULL, NULL, 0)));
+    tx_lir_store(f, &l->body, out, zo, val);
+    return f;
+}
+
+static void jams_fused_rows(void **state) {
+    (void)state;
+    tx_arena *a = tx_arena_new(0);
+    tx_lir_sched_opts o;
+    tx_lir_sched_defaults(&o, 8);
+    o.parallel = false;
+    tx_lir_func *f = jam_kernel(a, 7, 12, 5, false, false);
+    tx_lir_schedule(f, &o);
+    char *text = tx_lir_str(f);
+    if (!strstr(text, "for j/2 in 0..3")) fprintf(stderr, "%s", text);
+    assert_non_null(strstr(text, "for j/2 in 0..3"));
+    assert_non_null(strstr(text, "for j in 6..7"));  /* the odd row */
+    assert_non_null(strstr(text, "%S.1["));            /* the second row's own scratch */
+    free(text);
+    const char *why = NULL;
+    assert_true(tx_lir_verify(f, &why));
+    /* a scratch row carried from one iteration to the next, or read after
+     * the loop, is not private: no jam */
+    for (int bad = 0; bad < 2; bad++) {
+        f = jam_kernel(a, 7, 12, 5, bad == 0, bad == 1);
+        tx_lir_schedule(f, &o);
+        text = tx_lir_str(f);
+        assert_null(strstr(text, "for j/2"));
+        free(text);
+    }
+    /* values, jammed or not, against the loops in C */
+    tx_jit *jit = session(16, -1);
+    for (int64_t nj = 1; nj <= 9; nj += 2) {
+        for (int bad = 0; bad < 3; bad++) {
+            int64_t nk = 12, nb = 5;
+            double x[9 * 12], vv[12 * 5], got[5], R[5], S[12], want[5];
+            for (int64_t q = 0; q < nj * nk; q++) x[q] = 0.25 * (double)((q * 5) % 7) - 0.5;
+            for (int64_t q = 0; q < nk * nb; q++) vv[q] = 1.0 / (double)(q + 3);
+            double sum = 0, Sc[12] = { 0 };
+            for (int64_t b = 0; b < nb; b++) want[b] = 0;
+            for (int64_t j = 0; j < nj; j++) {
+                if (bad != 1) memset(Sc, 0, sizeof Sc);
+                for (int64_t k = 0; k < nk; k++) Sc[k] += x[j * nk + k];
+                if (bad == 1) memset(Sc, 0, sizeof Sc);
+                for (int64_t k = 0; k < nk; k++) {
+                    sum += Sc[k];
+                    for (int64_t b = 0; b < nb; b++) want[b] += Sc[k] * vv[k * nb + b];
+                }
+            }
+            for (int64_t b = 0; b < nb; b++) want[b] += sum + (bad == 2 ? Sc[0] : 0);
+            tx_kernel_fn kf = tx_jit_compile(jit, jam_kernel(a, nj, nk, nb, bad == 1, bad == 2), NULL);
+            assert_non_null(kf);
+            void *bufs[6] = { got, R, S, x, vv };
+            kf(bufs);
+            for (int64_t b = 0; b < nb; b++) {
+                if (fabs(got[b] - want[b]) > 1e-12 * (1 + fabs(want[b])))
+                    fprintf(stderr, "nj %lld case %d: o[%lld] = %.17g, want %.17g\n", (long long)nj, bad,
+                            (long long)b, got[b], want[b]);
+                assert_true(fabs(got[b] - want[b]) <= 1e-12 * (1 + fabs(want[b])));
+            }
+        }
+    }
+    tx_jit_free(jit);
+    tx_arena_free(a);
+}
+
 /* Kernels with parallel loops appear as such in the emitted IR, and big
  * enough ones are parallel by default. */
 static void emitted_parallel_code(void **state) {
@@ -539,6 +657,7 @@ int main(void) {
         cmocka_unit_test(schedules_keep_values),
         cmocka_unit_test(emitted_parallel_code),
         cmocka_unit_test(interleaves_row_sums),
+        cmocka_unit_test(jams_fused_rows),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tx_cg_shutdown();
