@@ -26,6 +26,13 @@
  * and the body is small enough that W copies stay cheap to compile.  This
  * is a local, always-safe transformation; choosing loop orders and tiles
  * is the fuser's job.
+ *
+ * The same copying serves two reductions whose iterations do share
+ * state (further down): tx_lir_interleave gives each copy its own partial
+ * sums (scalars and short scratch rows, added up after the loop), and
+ * tx_lir_jam_rows also gives each copy private copies of the scratch rows
+ * the body fills before reading them.  Those reassociate sums, as a
+ * vectorised reduction does.
  */
 #include "ir/lir.h"
 #include "ir/lir_sched.h"
