@@ -305,6 +305,7 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
     tx_interp *in = tx_interp_new(out);
     tx_jit *jit = NULL;
     tx_blas *blas = NULL;
+    txrt_blas_quiet_workers();   /* idle OpenBLAS workers must not spin on txc's cores */
     if (o->threads > 0) txrt_blas_set_threads(o->threads);   /* BLAS runs outside txc's parallel regions */
     if (o->threads > 0) txrt_set_threads(o->threads);        /* kernels' parallel loops (txrt_parallel_for) */
     if (strcmp(o->backend, "jit") == 0) {

@@ -41,6 +41,7 @@
  * misuse, 3 runtime error).
  */
 #include "driver/repl.h"
+#include "txrt_linalg.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -179,6 +180,7 @@ typedef struct session {
 
 static tx_jit *session_jit(session *s) {
     if (!s->jit && !s->jit_failed) {
+        txrt_blas_quiet_workers();   /* as txc run does */
         s->jit = tx_jit_new(3, NULL);
         if (!s->jit) {
             s->jit_failed = true;

@@ -67,26 +67,7 @@ static void nancheck_off(void) { LAPACKE_set_nancheck(0); }
 static int blas_configured;    /* threads for large products; 0 = not asked yet */
 static int blas_current;       /* what OpenBLAS was last told; 0 = unknown */
 
-/* OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles after each
- * threaded call before they sleep; on a 2-core machine they take a core
- * from txc's own threads (a third of the samples in a chain3 profile).
- * Unless the user chose OPENBLAS_THREAD_TIMEOUT, the shortest timeout
- * (2^4) is set and OpenBLAS's server restarted to read it, once, before
- * the first call that sets a thread count.  The symbols are OpenBLAS's
- * own (weak: another BLAS simply keeps its behaviour). */
-extern void openblas_read_env(void) __attribute__((weak));
-extern int blas_thread_shutdown_(void) __attribute__((weak));
-
-static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
-static void quiet_workers(void) {
-    if (!openblas_read_env || !blas_thread_shutdown_ || getenv("OPENBLAS_THREAD_TIMEOUT")) return;
-    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
-    openblas_read_env();
-    blas_thread_shutdown_();
-}
-
 static void blas_use_threads(int n) {
-    pthread_once(&quiet_once, quiet_workers);
     if (n == blas_current) return;
     openblas_set_num_threads(n);
     blas_current = n;
@@ -791,6 +772,25 @@ int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re
     }
     }
     return 0;
+}
+
+/* OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles after each
+ * threaded call before they sleep; on a 2-core machine they take a core
+ * from txc's own threads (a third of the samples in a chain3 profile).
+ * Unless the user chose OPENBLAS_THREAD_TIMEOUT, the shortest timeout
+ * (2^4) is set and OpenBLAS's server restarted to read it.  It changes
+ * the process's environment and restarts a server others may share, so
+ * only a program that owns its BLAS calls asks for it (txc's driver, at
+ * start-up); a C program linking libtxrt keeps OpenBLAS as it set it up.
+ * The symbols are OpenBLAS's own (weak: another BLAS is left alone). */
+extern void openblas_read_env(void) __attribute__((weak));
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void txrt_blas_quiet_workers(void) {
+    if (!openblas_read_env || !blas_thread_shutdown_ || getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+    openblas_read_env();
+    blas_thread_shutdown_();
 }
 
 /* OpenBLAS's own thread pool (openblas_set_num_threads is declared in
