@@ -777,8 +777,13 @@ int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re
 /* OpenBLAS's idle workers spin (sched_yield) for 2^28 cycles after each
  * threaded call before they sleep; on a 2-core machine they take a core
  * from txc's own threads (a third of the samples in a chain3 profile).
- * Unless the user chose OPENBLAS_THREAD_TIMEOUT, the shortest timeout
- * (2^4) is set and OpenBLAS's server restarted to read it.  It changes
+ * Unless the user chose OPENBLAS_THREAD_TIMEOUT, a timeout of 2^20 cycles
+ * (~0.3 ms) is set and OpenBLAS's server restarted to read it: long
+ * enough to span the back-to-back calls inside a LAPACK routine (with the
+ * shortest, 2^4, eigh 1000x1000 took 120 ms instead of 95: every call
+ * woke sleeping workers), short enough that a fused kernel running after
+ * a product has both cores (softmax attention 20 -> 18 ms, chain3's
+ * process CPU time halved).  It changes
  * the process's environment and restarts a server others may share, so
  * only a program that owns its BLAS calls asks for it (txc's driver, at
  * start-up); a C program linking libtxrt keeps OpenBLAS as it set it up.
@@ -788,7 +793,7 @@ extern int blas_thread_shutdown_(void) __attribute__((weak));
 
 void txrt_blas_quiet_workers(void) {
     if (!openblas_read_env || !blas_thread_shutdown_ || getenv("OPENBLAS_THREAD_TIMEOUT")) return;
-    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+    setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0);
     openblas_read_env();
     blas_thread_shutdown_();
 }

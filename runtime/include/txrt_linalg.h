@@ -131,8 +131,8 @@ int txrt_gemv_c(txrt_ctx *ctx, char trans, int64_t m, int64_t n, double alpha_re
  * sets it from --threads: BLAS calls run outside txc's own parallel
  * regions, so the two pools never run at once. */
 void txrt_blas_set_threads(int n);
-/* Make OpenBLAS's idle workers sleep right after each threaded call
- * instead of spinning for ~0.1 s (OPENBLAS_THREAD_TIMEOUT=4, unless the
+/* Make OpenBLAS's idle workers sleep ~0.3 ms after a threaded call
+ * instead of spinning for ~0.1 s (OPENBLAS_THREAD_TIMEOUT=20, unless the
  * environment sets it; restarts OpenBLAS's thread server).  For a program
  * that owns the process's BLAS use: call before any BLAS call, from one
  * thread.  Does nothing with another BLAS. */
