@@ -45,6 +45,44 @@ bool tx_lir_affine_same(const tx_lir_affine *a, const tx_lir_affine *b) {
     return true;
 }
 
+static bool loads_of(const tx_lir_expr *e, int buf) {
+    if (!e) return false;
+    if (e->kind == TX_LIR_LOAD && e->buf == buf) return true;
+    return loads_of(e->a, buf) || loads_of(e->b, buf) || loads_of(e->c, buf);
+}
+
+static int cmp_coef(const void *a, const void *b) {
+    const int64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+bool tx_lir_store_covers(const tx_lir_func *f, const tx_lir_stmt *st, const int *vars, const int64_t *lo,
+                         const int64_t *ext, int depth) {
+    if (depth > 16 || st->kind != TX_LIR_STORE || loads_of(st->value, st->buf)) return false;
+    const tx_lir_affine *a = &st->off;
+    if (a->nterms != depth) return false;
+    for (int k = 0; a->sym && k < a->nterms; k++)
+        if (a->sym[k].n > 0) return false;
+    int64_t t[16][2], c0 = a->c0;
+    for (int q = 0; q < depth; q++) {
+        int at = -1;
+        for (int k = 0; k < a->nterms; k++)
+            if (a->var[k] == vars[q]) at = k;
+        if (at < 0 || a->coef[at] <= 0) return false;
+        t[q][0] = a->coef[at];
+        t[q][1] = ext[q];
+        c0 += a->coef[at] * lo[q];
+    }
+    if (c0 != 0) return false;
+    qsort(t, (size_t)depth, sizeof t[0], cmp_coef);
+    int64_t span = 1;   /* mixed radix: each coefficient is the product of the extents below it */
+    for (int q = 0; q < depth; q++) {
+        if (t[q][0] != span) return false;
+        span *= t[q][1];
+    }
+    return span == f->bufs[st->buf].size;
+}
+
 bool tx_lir_row_update(const tx_lir_func *f, const tx_lir_stmt *s, const tx_lir_expr **e) {
     if (s->kind != TX_LIR_STORE) return false;
     const tx_lir_buf *buf = &f->bufs[s->buf];

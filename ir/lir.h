@@ -248,6 +248,11 @@ bool tx_lir_affine_same(const tx_lir_affine *a, const tx_lir_affine *b);
  * real scratch or local buffer (a reduction the fuser keeps in memory)?
  * Sets *e to the added term when e is not NULL. */
 bool tx_lir_row_update(const tx_lir_func *f, const tx_lir_stmt *s, const tx_lir_expr **e);
+/* Does store st, at the bottom of a perfect nest of `depth` loops (their
+ * variables, first values and extents), write every element of its buffer
+ * exactly once (a mixed-radix cover of 0..size-1) without reading it? */
+bool tx_lir_store_covers(const tx_lir_func *f, const tx_lir_stmt *st, const int *vars, const int64_t *lo,
+                         const int64_t *ext, int depth);
 txrt_dtype tx_lir_real_of(txrt_dtype dt);          /* c128 -> f64, c64 -> f32 */
 txrt_dtype tx_lir_promote(txrt_dtype a, txrt_dtype b);
 const char *tx_lir_dtype_name(txrt_dtype dt);

@@ -495,32 +495,19 @@ static bool block_loads(const tx_lir_block *b, int buf, const tx_lir_stmt *skip)
 }
 
 /* Does statement s (a loop nest or a store) overwrite all of buffer x
- * with plain stores (one store whose offsets, over the loops around it in
- * s, cover every element) and read none of it? */
-static bool overwrites(const tx_lir_func *f, const tx_lir_stmt *s, int x, range_t *r) {
-    if (s->kind == TX_LIR_LOOP) {
-        if (s->extent <= 0 || s->sym_extent.n > 0) return false;
-        r[s->var].lo = s->lo;
-        r[s->var].hi = s->lo + s->extent - 1;
-        if (block_loads(&s->body, x, NULL)) return false;
-        for (int k = 0; k < s->body.n; k++)
-            if (overwrites(f, s->body.stmts[k], x, r)) return true;
+ * with plain stores (one store at the bottom of a perfect nest in s that
+ * covers every element once, tx_lir_store_covers) and read none of it?
+ * vars/lo/ext: the loops of s entered so far (depth of them). */
+static bool overwrites(const tx_lir_func *f, const tx_lir_stmt *s, int x, int *vars, int64_t *lo, int64_t *ext,
+                       int depth) {
+    if (s->kind == TX_LIR_STORE) return s->buf == x && tx_lir_store_covers(f, s, vars, lo, ext, depth);
+    if (s->kind != TX_LIR_LOOP || depth == 16 || s->extent <= 0 || s->sym_extent.n > 0 ||
+        block_loads(&s->body, x, NULL))
         return false;
-    }
-    if (s->kind != TX_LIR_STORE || s->buf != x || loads_buf(s->value, x)) return false;
-    /* a dense cover: offsets c0 + sum coef*var over boxes of loop values,
-     * the distinct products filling 0..size-1 exactly once (checked by
-     * counting: the number of points equals the size, and lo/hi match) */
-    int64_t lo = s->off.c0, hi = s->off.c0, points = 1;
-    for (int t = 0; t < s->off.nterms; t++) {
-        int v = s->off.var[t];
-        if (v < 0 || s->off.sym) return false;
-        int64_t p = s->off.coef[t] * r[v].lo, q = s->off.coef[t] * r[v].hi;
-        lo += p < q ? p : q;
-        hi += p < q ? q : p;
-        points *= r[v].hi - r[v].lo + 1;
-    }
-    return lo == 0 && hi == f->bufs[x].size - 1 && points == f->bufs[x].size;
+    vars[depth] = s->var, lo[depth] = s->lo, ext[depth] = s->extent;
+    for (int k = 0; k < s->body.n; k++)
+        if (overwrites(f, s->body.stmts[k], x, vars, lo, ext, depth + 1)) return true;
+    return false;
 }
 
 /* Is every private buffer of l's body written whole before the body reads
@@ -528,21 +515,21 @@ static bool overwrites(const tx_lir_func *f, const tx_lir_stmt *s, int x, range_
 static bool private_ok(ilv *v, const tx_lir_stmt *l) {
     int nb = v->f->nbufs;
     bool *defined = calloc((size_t)nb + 1, 1);
-    range_t *r = calloc((size_t)v->f->nvars + 1, sizeof *r);
-    bool ok = defined && r;
+    bool ok = defined != NULL;
+    int vars[16];
+    int64_t lo[16], ext[16];
     for (int k = 0; ok && k < l->body.n; k++) {
         const tx_lir_stmt *s = l->body.stmts[k];
         for (int x = 0; ok && x < nb; x++) {
             if (!v->priv[x] || defined[x]) continue;
             bool reads = s->kind == TX_LIR_LOOP ? block_loads(&s->body, x, NULL) : loads_buf(s->value, x);
             if (reads) ok = false;
-            else if (overwrites(v->f, s, x, r)) defined[x] = true;
+            else if (overwrites(v->f, s, x, vars, lo, ext, 0)) defined[x] = true;
         }
     }
     for (int x = 0; ok && x < nb; x++)
         if (v->priv[x] && block_loads(&v->f->body, x, l)) ok = false;
     free(defined);
-    free(r);
     return ok;
 }
 

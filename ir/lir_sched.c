@@ -313,37 +313,6 @@ static void mark_all(const tx_lir_block *b, bool *touched) {
     }
 }
 
-static int cmp_term(const void *a, const void *b) {
-    const int64_t *x = a, *y = b;
-    return x[0] < y[0] ? -1 : x[0] > y[0];
-}
-
-/* Does store st, at the bottom of a perfect nest of loops vars/lo/ext,
- * write every element of its buffer exactly once (and not read it)? */
-static bool covers_buffer(const tx_lir_func *f, const tx_lir_stmt *st, const int *vars, const int64_t *lo,
-                          const int64_t *ext, int depth) {
-    if (st->kind != TX_LIR_STORE || expr_loads(st->value, st->buf)) return false;
-    const tx_lir_affine *a = &st->off;
-    if (a->nterms != depth) return false;
-    int64_t t[16][2], c0 = a->c0;
-    for (int q = 0; q < depth; q++) {
-        int at = -1;
-        for (int k = 0; k < a->nterms; k++)
-            if (a->var[k] == vars[q]) at = k;
-        if (at < 0 || a->coef[at] <= 0) return false;
-        t[q][0] = a->coef[at];
-        t[q][1] = ext[q];
-        c0 += a->coef[at] * lo[q];
-    }
-    if (c0 != 0) return false;
-    qsort(t, (size_t)depth, sizeof t[0], cmp_term);
-    int64_t span = 1;   /* mixed radix: each coefficient is the product of the extents below it */
-    for (int q = 0; q < depth; q++) {
-        if (t[q][0] != span) return false;
-        span *= t[q][1];
-    }
-    return span == f->bufs[st->buf].size;
-}
 
 /* Is s a perfect loop nest whose innermost body is stores only, each
  * writing every element of its buffer exactly once (and none reading a
@@ -360,7 +329,7 @@ static bool full_store_nest(const tx_lir_func *f, const tx_lir_stmt *s, bool *co
     vars[depth] = s->var, lo[depth] = s->lo, ext[depth] = s->extent, depth++;
     const tx_lir_block *b = &s->body;
     for (int k = 0; k < b->n; k++) {
-        if (!covers_buffer(f, b->stmts[k], vars, lo, ext, depth)) return false;
+        if (!tx_lir_store_covers(f, b->stmts[k], vars, lo, ext, depth)) return false;
         for (int q = 0; q < b->n; q++)
             if (expr_loads(b->stmts[q]->value, b->stmts[k]->buf)) return false;
     }
