@@ -379,7 +379,9 @@ static void ilv_bind(ilv *v, const tx_lir_block *b, int64_t trips) {
             v->bound[s->var] = true;
             v->ranges[s->var].lo = s->lo;
             v->ranges[s->var].hi = s->lo + s->extent - 1;
-            if (s->extent <= 0 || s->parallel || s->sym_extent.n > 0 || s->extent > v->max_trips) {
+            /* trips <= max_trips here, so the product cannot overflow */
+            if (s->extent <= 0 || s->parallel || s->sym_extent.n > 0 || s->extent > v->max_trips ||
+                trips * s->extent > v->max_trips) {
                 v->ok = false;
                 return;
             }

@@ -581,6 +581,19 @@ static void jams_fused_rows(void **state) {
         assert_null(strstr(text, "for j/2"));
         free(text);
     }
+    /* a deep nest under the loop: its trip count is not multiplied past
+     * int64 (fuzz_frontend, UBSan: 20 loops of 8 are 8^20 > 2^63/6) */
+    tx_lir_func *g = tx_lir_func_new(a, "t");
+    int tout = tx_lir_add_buf(g, "t", TXRT_F64, 0, NULL, true);
+    int acc = tx_lir_add_acc(g, TX_RED_SUM, TXRT_F64);
+    tx_lir_acc_init(g, &g->body, acc);
+    tx_lir_block *at = &g->body;
+    for (int d = 0; d < 22; d++) at = &tx_lir_loop(g, at, tx_lir_add_var(g, "n"), 0, d == 0 ? 6 : 8)->body;
+    tx_lir_accum(g, at, acc, tx_lir_const(g, TXRT_F64, 1, 0));
+    tx_lir_store(g, &g->body, tout, tx_lir_affine_make(g, 0, NULL, NULL, 0), tx_lir_accref(g, acc));
+    assert_int_equal(tx_lir_jam_rows(g, &g->body, 1, 2, 2048), 0);
+    assert_int_equal(tx_lir_interleave(g, &g->body, 1, 4, 2048), 0);
+
     /* values, jammed or not, against the loops in C */
     tx_jit *jit = session(16, -1);
     for (int64_t nj = 1; nj <= 9; nj += 2) {
