@@ -45,10 +45,10 @@ bool tx_lir_affine_same(const tx_lir_affine *a, const tx_lir_affine *b) {
     return true;
 }
 
-static bool loads_of(const tx_lir_expr *e, int buf) {
+bool tx_lir_expr_loads(const tx_lir_expr *e, int buf) {
     if (!e) return false;
     if (e->kind == TX_LIR_LOAD && e->buf == buf) return true;
-    return loads_of(e->a, buf) || loads_of(e->b, buf) || loads_of(e->c, buf);
+    return tx_lir_expr_loads(e->a, buf) || tx_lir_expr_loads(e->b, buf) || tx_lir_expr_loads(e->c, buf);
 }
 
 static int cmp_coef(const void *a, const void *b) {
@@ -58,7 +58,7 @@ static int cmp_coef(const void *a, const void *b) {
 
 bool tx_lir_store_covers(const tx_lir_func *f, const tx_lir_stmt *st, const int *vars, const int64_t *lo,
                          const int64_t *ext, int depth) {
-    if (depth > 16 || st->kind != TX_LIR_STORE || loads_of(st->value, st->buf)) return false;
+    if (depth > 16 || st->kind != TX_LIR_STORE || tx_lir_expr_loads(st->value, st->buf)) return false;
     const tx_lir_affine *a = &st->off;
     if (a->nterms != depth) return false;
     for (int k = 0; a->sym && k < a->nterms; k++)
@@ -190,6 +190,12 @@ int tx_lir_add_acc(tx_lir_func *f, tx_redop op, txrt_dtype dt) {
 }
 
 /* ---- statements ---------------------------------------------------------- */
+
+void tx_lir_insert(tx_lir_func *f, tx_lir_block *b, int k, tx_lir_stmt *s) {
+    tx_lir_append(f, b, s);
+    memmove(&b->stmts[k + 1], &b->stmts[k], sizeof *b->stmts * (size_t)(b->n - 1 - k));
+    b->stmts[k] = s;
+}
 
 void tx_lir_append(tx_lir_func *f, tx_lir_block *b, tx_lir_stmt *s) {
     GROW(f, b->stmts, b->n, b->cap, tx_lir_stmt *);

@@ -199,6 +199,8 @@ int tx_lir_add_var(tx_lir_func *f, const char *name);
 int tx_lir_add_acc(tx_lir_func *f, tx_redop op, txrt_dtype dt);
 
 void tx_lir_append(tx_lir_func *f, tx_lir_block *b, tx_lir_stmt *s);
+/* Insert s into b at position k (0 <= k <= b->n). */
+void tx_lir_insert(tx_lir_func *f, tx_lir_block *b, int k, tx_lir_stmt *s);
 /* Append a loop to b and return it; fill its body. */
 tx_lir_stmt *tx_lir_loop(tx_lir_func *f, tx_lir_block *b, int var, int64_t lo, int64_t extent);
 void tx_lir_acc_init(tx_lir_func *f, tx_lir_block *b, int acc);
@@ -242,6 +244,8 @@ tx_lir_affine tx_lir_affine_make_sym(tx_lir_func *f, int nterms, const int *var,
 double tx_lir_identity(tx_redop op);
 /* Dtype helpers. */
 bool tx_lir_is_complex(txrt_dtype dt);
+/* Does e load from buffer buf anywhere? */
+bool tx_lir_expr_loads(const tx_lir_expr *e, int buf);
 /* Do a and b denote the same offset expression (terms in any order)? */
 bool tx_lir_affine_same(const tx_lir_affine *a, const tx_lir_affine *b);
 /* Is s a row accumulation, buf[o] = buf[o] + e (either order), into a

@@ -109,13 +109,6 @@ static int64_t coef_of(const tx_lir_affine *a, int v) {
     return 0;
 }
 
-/* Insert s into b at position k. */
-static void insert_stmt(tx_lir_func *f, tx_lir_block *b, int k, tx_lir_stmt *s) {
-    tx_lir_append(f, b, s);
-    memmove(&b->stmts[k + 1], &b->stmts[k], sizeof *b->stmts * (size_t)(b->n - 1 - k));
-    b->stmts[k] = s;
-}
-
 typedef struct range_t {
     int64_t lo, hi;
 } range_t;
@@ -285,7 +278,7 @@ static bool jam_at(tx_lir_func *f, tx_lir_block *b, int k, int64_t w, int **accm
         *r = *l;
         r->lo = l->lo + m * w;
         r->extent = rest;
-        insert_stmt(f, b, k + 1, r);
+        tx_lir_insert(f, b, k + 1, r);
     }
     return rest > 0;
 }
@@ -481,17 +474,11 @@ static void ilv_reads(ilv *v, const tx_lir_block *b) {
 
 /* ---- private scratch (ilv.privatise) ---- */
 
-static bool loads_buf(const tx_lir_expr *e, int buf) {
-    if (!e) return false;
-    if (e->kind == TX_LIR_LOAD && e->buf == buf) return true;
-    return loads_buf(e->a, buf) || loads_buf(e->b, buf) || loads_buf(e->c, buf);
-}
-
 static bool block_loads(const tx_lir_block *b, int buf, const tx_lir_stmt *skip) {
     for (int k = 0; k < b->n; k++) {
         const tx_lir_stmt *s = b->stmts[k];
         if (s == skip) continue;
-        if (s->kind == TX_LIR_LOOP ? block_loads(&s->body, buf, skip) : loads_buf(s->value, buf)) return true;
+        if (s->kind == TX_LIR_LOOP ? block_loads(&s->body, buf, skip) : tx_lir_expr_loads(s->value, buf)) return true;
     }
     return false;
 }
@@ -524,7 +511,7 @@ static bool private_ok(ilv *v, const tx_lir_stmt *l) {
         const tx_lir_stmt *s = l->body.stmts[k];
         for (int x = 0; ok && x < nb; x++) {
             if (!v->priv[x] || defined[x]) continue;
-            bool reads = s->kind == TX_LIR_LOOP ? block_loads(&s->body, x, NULL) : loads_buf(s->value, x);
+            bool reads = s->kind == TX_LIR_LOOP ? block_loads(&s->body, x, NULL) : tx_lir_expr_loads(s->value, x);
             if (reads) ok = false;
             else if (overwrites(v->f, s, x, vars, lo, ext, 0)) defined[x] = true;
         }
@@ -631,8 +618,8 @@ static int interleave_loop(tx_lir_func *f, tx_lir_block *b, int k, int width, in
     free_maps(bufmaps, width);
     /* [.., main, rest?, ..] -> [.., pre, main, rest?, post, ..] */
     int after = k + 1 + rest;
-    for (int q = 0; q < post.n; q++) insert_stmt(f, b, after + q, post.stmts[q]);
-    for (int q = 0; q < pre.n; q++) insert_stmt(f, b, k + q, pre.stmts[q]);
+    for (int q = 0; q < post.n; q++) tx_lir_insert(f, b, after + q, post.stmts[q]);
+    for (int q = 0; q < pre.n; q++) tx_lir_insert(f, b, k + q, pre.stmts[q]);
     changed = 1;
 done:
     free(v.inited);

@@ -290,12 +290,6 @@ bool tx_lir_loop_independent(const tx_lir_func *f, const tx_lir_stmt *l) { retur
 
 #define PRIVATE_MAX_BYTES ((int64_t)64 << 10)
 
-static bool expr_loads(const tx_lir_expr *e, int buf) {
-    if (!e) return false;
-    if (e->kind == TX_LIR_LOAD && e->buf == buf) return true;
-    return expr_loads(e->a, buf) || expr_loads(e->b, buf) || expr_loads(e->c, buf);
-}
-
 static void mark_loads(const tx_lir_expr *e, bool *touched) {
     if (!e) return;
     if (e->kind == TX_LIR_LOAD) touched[e->buf] = true;
@@ -331,7 +325,7 @@ static bool full_store_nest(const tx_lir_func *f, const tx_lir_stmt *s, bool *co
     for (int k = 0; k < b->n; k++) {
         if (!tx_lir_store_covers(f, b->stmts[k], vars, lo, ext, depth)) return false;
         for (int q = 0; q < b->n; q++)
-            if (expr_loads(b->stmts[q]->value, b->stmts[k]->buf)) return false;
+            if (tx_lir_expr_loads(b->stmts[q]->value, b->stmts[k]->buf)) return false;
     }
     for (int k = 0; k < b->n; k++) covered[b->stmts[k]->buf] = true;
     return true;
@@ -348,7 +342,7 @@ static void exposed_reads(const tx_lir_func *f, const tx_lir_block *b, bool *can
             continue;
         }
         for (int q = 0; q < f->nbufs; q++)
-            if (cand[q] && !covered[q] && expr_loads(s->value, q)) cand[q] = false;
+            if (cand[q] && !covered[q] && tx_lir_expr_loads(s->value, q)) cand[q] = false;
         if (s->kind == TX_LIR_STORE && f->bufs[s->buf].size == 1) covered[s->buf] = true;
     }
 }
@@ -605,13 +599,6 @@ static tx_lir_expr *rename_var(tx_lir_func *f, const tx_lir_expr *e, int v, int 
     return c;
 }
 
-/* Insert s into b at position k. */
-static void insert_at(tx_lir_func *f, tx_lir_block *b, int k, tx_lir_stmt *s) {
-    tx_lir_append(f, b, s);
-    memmove(&b->stmts[k + 1], &b->stmts[k], sizeof *b->stmts * (size_t)(b->n - 1 - k));
-    b->stmts[k] = s;
-}
-
 static int distribute(tx_lir_func *f, tx_lir_block *b) {
     int n = 0;
     for (int k = 0; k < b->n; k++) {
@@ -638,7 +625,7 @@ static int distribute(tx_lir_func *f, tx_lir_block *b) {
             int64_t one = 1;
             tx_lir_store(f, &pre->body, t, tx_lir_affine_make(f, 1, &u, &one, -l->lo), rename_var(f, s->value, l->var, u));
             s->value = tx_lir_load(f, t, tx_lir_affine_make(f, 1, &l->var, &one, -l->lo));
-            insert_at(f, b, k, pre);
+            tx_lir_insert(f, b, k, pre);
             k++;                                        /* l moved one down */
             n++;
             bool *grown = realloc(written, (size_t)f->nbufs + 1);
