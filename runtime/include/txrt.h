@@ -123,11 +123,13 @@ void txrt_fill_randn(txrt_tensor *t, uint64_t seed);
 
 /* ---- threads (runtime/parallel.c) ----
  * txrt_parallel_for runs body(ctx, lo, hi) over contiguous chunks [lo, hi)
- * that cover [0, n) exactly once, at most one chunk per thread, on a
- * persistent pool started lazily and stopped at exit; it returns when
+ * that cover [0, n) exactly once, at most TXRT_CHUNKS_PER_THREAD chunks
+ * per thread (claimed by whichever thread is free, so a slow core does
+ * less), on a persistent pool started lazily and stopped at exit; it returns when
  * every chunk has finished.  The calling thread works too.  A call made
  * from inside a body (nested), or while another thread's job holds the
  * pool, runs body(ctx, 0, n) serially.  n <= 0 does nothing.  Thread-safe. */
+#define TXRT_CHUNKS_PER_THREAD 4
 void txrt_parallel_for(int64_t n, void (*body)(void *ctx, int64_t lo, int64_t hi), void *ctx);
 /* Threads that parallel loops use (clamped to 1..1024; n < 1 restores the
  * default, the number of online CPUs). */
