@@ -55,6 +55,7 @@ struct tx_aot {
     int opt_level;
     int jam_width;
     tx_cg_vecmath vm;   /* libmvec variants kernels may call (llvm.c) */
+    int vec_bytes;      /* vector groups of this size (llvm.c), 0 = none */
     bool optimized;
     int nkernels;
     LLVMTypeRef i32, i64, f64, ptr, voidt;
@@ -154,6 +155,7 @@ tx_aot *tx_aot_new(const char *name, const char *cpu, int opt_level, tx_diags *d
     }
     m->jam_width = jam_width_for(m->opt_level, cpu_name, features);
     m->vm = tx_cg_vecmath_for(cpu_name, features, m->opt_level);
+    m->vec_bytes = tx_cg_lanes_bytes(m->jam_width);
     m->ctx = LLVMContextCreate();
     m->mod = LLVMModuleCreateWithNameInContext(name, m->ctx);
     LLVMSetSourceFileName(m->mod, name, strlen(name));
@@ -201,7 +203,7 @@ static LLVMValueRef add_kernel(tx_aot *m, const tx_aot_func *f, tx_lir_func *k, 
     char sym[256];
     snprintf(sym, sizeof sym, "%s.k%d", f->name, ++m->nkernels);
     char *err = NULL;
-    LLVMModuleRef km = tx_cg_build_module(m->ctx, k, sym, m->vm, &err);
+    LLVMModuleRef km = tx_cg_build_module(m->ctx, k, sym, m->vm, m->vec_bytes, &err);
     if (!km) {
         report(d, "cannot compile a kernel of '%s': %s", f->name, err ? err : "unknown error");
         free(err);

@@ -107,6 +107,7 @@ struct tx_jit {
     LLVMOrcJITDylibRef jd;
     LLVMTargetMachineRef tm;      /* for the optimisation pipeline and --asm */
     tx_cg_vecmath vm;             /* libmvec variants kernels may call */
+    int vec_bytes;                /* vector groups of this size (llvm.c), 0 = none */
     kernel *cache;
     size_t ncache, capcache;      /* capcache: a power of two */
     int nkernels;                 /* names tx_k1, tx_k2, ... */
@@ -167,6 +168,13 @@ static int default_jam_width(int opt_level) {
     if (feat && strstr(feat, "+avx512f")) return 16;
     if (feat && strstr(feat, "+avx")) return 8;
     return 4;
+}
+
+/* See llvm_internal.h. */
+int tx_cg_lanes_bytes(int jam_width) {
+    const char *e = getenv("TXC_LANES");
+    if (jam_width < 4 || (e && strcmp(e, "0") == 0)) return 0;
+    return jam_width / 2 * 8;
 }
 
 /* Largest expression count (all copies) a jammed body may have. */
@@ -260,6 +268,7 @@ tx_jit *tx_jit_new(int opt_level, tx_diags *d) {
     }
     j->tm = tx_cg_host_machine(j->opt_level, &err);
     j->vm = tx_cg_vecmath_for(tx_cg_host_cpu(), tx_cg_host_features(), j->opt_level);
+    j->vec_bytes = tx_cg_lanes_bytes(default_jam_width(j->opt_level));
     LLVMTargetMachineRef jtm = j->tm ? tx_cg_host_machine(j->opt_level, &err) : NULL;
     if (!jtm) goto fail;
     /* the JIT's target machine builder takes jtm (and destroys it) */
@@ -422,7 +431,7 @@ static void write_commented(FILE *o, const char *text, const char *lead) {
 /* Build and optimise f's module in ctx; NULL with *err on failure. */
 static LLVMModuleRef build(tx_jit *j, LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
                            char **err) {
-    LLVMModuleRef m = tx_cg_build_module(ctx, f, sym, j->vm, err);
+    LLVMModuleRef m = tx_cg_build_module(ctx, f, sym, j->vm, j->vec_bytes, err);
     if (!m) return NULL;
     tx_cg_set_target(m, j->tm);
     if (!tx_cg_optimize(m, j->tm, j->opt_level, j->verify, err)) {

@@ -24,6 +24,14 @@
  * (constant trip counts, extent 0 skips the loop), offsets as nsw i64
  * arithmetic, accumulators as allocas that SROA promotes.
  *
+ * Register tiles (ir/lir_sched.c) reach codegen as jammed copies of
+ * scalar statements.  The copies that are lanes of one vector operation
+ * (ir/lir_lanes.h) are emitted as vector loads, broadcasts, FMAs into a
+ * vector of accumulators and vector stores of the target's register size
+ * (vec_bytes); the rest stays scalar for LLVM's vectorisers.  (Left to
+ * SLP, a tile of several rows was packed across its rows, with gathers
+ * and permutes: conv1d's 4x16 tile ran at 12 ms instead of 5.6.)
+ *
  * Numbers: f32/f64 values are LLVM floats/doubles; a complex value is a
  * pair (re, im) of them, and complex buffers hold interleaved pairs.
  * Math goes through intrinsics (llvm.exp, llvm.sqrt, llvm.pow, ...) or
@@ -50,6 +58,7 @@
  * only where a reduction was reassociated, in the last bits.
  */
 #include "codegen/llvm_internal.h"
+#include "ir/lir_lanes.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -76,6 +85,7 @@ typedef struct cg {
     LLVMValueRef *symv;       /* the run-time sizes (i64) in the current function */
     LLVMValueRef *acc_re, *acc_im;
     tx_cg_vecmath vm;         /* which libmvec variants calls may name */
+    tx_lir_lanes *lanes;      /* statements emitted as vectors (NULL: none) */
     LLVMValueRef *vfns;       /* the variants declared so far */
     int nvfns, capvfns;
     char *err;
@@ -674,6 +684,99 @@ static bool accum(cg *c, const tx_lir_stmt *s) {
     return true;
 }
 
+/* ---- vector groups ----------------------------------------------------------
+ * Statements ir/lir_lanes.c found to be the lanes of one operation are
+ * emitted as one: a load that steps by one element per lane is a vector
+ * load, one that does not a broadcast, an accumulator group a vector
+ * (acc_allocas), a store stepping by one a vector store.  Only the
+ * operations match() accepts get here, all of which build the same on
+ * vectors as on scalars (unary, binary). */
+
+static LLVMValueRef splat(cg *c, LLVMValueRef x, int w) {
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx);
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)w);
+    LLVMValueRef v = LLVMBuildInsertElement(B, LLVMGetPoison(vt), x, LLVMConstInt(i32, 0, 0), "");
+    return LLVMBuildShuffleVector(B, v, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(i32, (unsigned)w)), "");
+}
+
+static LLVMValueRef vload(cg *c, LLVMTypeRef t, int w, LLVMValueRef p, bool whole_group) {
+    LLVMValueRef v = LLVMBuildLoad2(B, LLVMVectorType(t, (unsigned)w), p, "");
+    unsigned sz = t == c->f32 ? 4 : 8;
+    LLVMSetAlignment(v, whole_group ? sz * (unsigned)w : sz);
+    return v;
+}
+
+/* The vector of the w lanes of a value, from lane 0's tree e0 and lane 1's
+ * e1 (which tell each load's step). */
+static bool vexpr(cg *c, const tx_lir_expr *e0, const tx_lir_expr *e1, int w, LLVMValueRef *out) {
+    LLVMTypeRef t = comp_type(c, e0->dtype);
+    cv x, y, r;
+    switch (e0->kind) {
+    case TX_LIR_CONST:
+        *out = splat(c, fconst(c, t, e0->re), w);
+        return true;
+    case TX_LIR_LOAD:
+        *out = e1->off.c0 == e0->off.c0 ? splat(c, load_part(c, e0->buf, &e0->off, 0), w)
+                                        : vload(c, t, w, elem_ptr(c, e0->buf, &e0->off, 0), false);
+        return true;
+    case TX_LIR_ACC:
+        /* one accumulator for every lane, or lane t reads lane t of a group */
+        *out = e0->acc == e1->acc ? splat(c, LLVMBuildLoad2(B, t, c->acc_re[e0->acc], ""), w)
+                                  : vload(c, t, w, c->acc_re[e0->acc], true);
+        return true;
+    case TX_LIR_UNARY:
+        if (!vexpr(c, e0->a, e1->a, w, &x.re)) return false;
+        x.im = NULL;
+        if (!unary(c, e0, x, &r)) return false;
+        *out = r.re;
+        return true;
+    case TX_LIR_BINARY:
+        if (!vexpr(c, e0->a, e1->a, w, &x.re) || !vexpr(c, e0->b, e1->b, w, &y.re)) return false;
+        x.im = y.im = NULL;
+        if (!binary(c, e0, x, y, &r)) return false;
+        *out = r.re;
+        return true;
+    default:
+        return fail(c, "a vector group with an expression it cannot hold");
+    }
+}
+
+static bool vgroup(cg *c, const tx_lir_stmt *const *lanes, int w) {
+    const tx_lir_stmt *s0 = lanes[0];
+    LLVMValueRef v;
+    if (!vexpr(c, s0->value, lanes[1]->value, w, &v)) return false;
+    if (s0->kind == TX_LIR_STORE) {
+        if (tx_lir_row_update(c->f, s0, NULL)) {
+            /* lane t updates its own element of a scratch row: FMA as in block() */
+            unsigned n = LLVMIsAInstruction(v) ? (unsigned)LLVMGetNumOperands(v) : 0;
+            for (unsigned q = 0; q < n && q < 2; q++) contract_term(LLVMGetOperand(v, q));
+            set_fmf(v, LLVMFastMathAllowContract);
+        }
+        LLVMValueRef st = LLVMBuildStore(B, v, elem_ptr(c, s0->buf, &s0->off, 0));
+        LLVMSetAlignment(st, c->f->bufs[s0->buf].dtype == TXRT_F32 ? 4 : 8);
+        return true;
+    }
+    /* lane t accumulates into lane t of the group whose lane 0 is s0's */
+    const tx_lir_acc *a = &c->f->accs[s0->acc];
+    LLVMValueRef p = c->acc_re[s0->acc], r;
+    LLVMValueRef acc = vload(c, comp_type(c, a->dtype), w, p, true);
+    switch (a->op) {
+    case TX_RED_SUM:
+        contract_term(v);
+        r = b_fadd(c, acc, v);
+        break;
+    case TX_RED_PROD:
+        r = b_fmul(c, acc, v);
+        break;
+    default:
+        r = call2(c, a->op == TX_RED_MAX ? "llvm.maximum" : "llvm.minimum", acc, v);
+        break;
+    }
+    set_fmf(r, RED_FMF);
+    LLVMSetAlignment(LLVMBuildStore(B, r, p), LLVMGetAlignment(acc));
+    return true;
+}
+
 static bool block(cg *c, const tx_lir_block *blk);
 
 /* Is accumulator acc initialised by a statement of b (so it lives within
@@ -862,13 +965,28 @@ static void buffer_params(cg *c, LLVMValueRef fn) {
 /* One alloca per accumulator (part) in the current function's entry block. */
 static void acc_allocas(cg *c) {
     const tx_lir_func *f = c->f;
+    LLVMValueRef *group_vec = calloc((size_t)tx_lir_lanes_count(c->lanes) + 1, sizeof *group_vec);
     for (int k = 0; k < f->naccs; k++) {
         LLVMTypeRef t = comp_type(c, f->accs[k].dtype);
         char nm[32];
         snprintf(nm, sizeof nm, "acc%d", k);
+        int lane, width, g = group_vec ? tx_lir_lanes_acc_group(c->lanes, k, &lane, &width) : -1;
+        if (g >= 0) {
+            /* a lane of an accumulator group: an element of the group's
+             * vector, which vector statements load and store whole */
+            if (!group_vec[g]) {
+                group_vec[g] = LLVMBuildAlloca(B, LLVMVectorType(t, (unsigned)width), nm);
+                LLVMSetAlignment(group_vec[g], (unsigned)(width * (t == c->f32 ? 4 : 8)));
+            }
+            LLVMValueRef i = LLVMConstInt(c->i64, (unsigned long long)lane, 0);
+            c->acc_re[k] = LLVMBuildInBoundsGEP2(B, t, group_vec[g], &i, 1, nm);
+            c->acc_im[k] = NULL;
+            continue;
+        }
         c->acc_re[k] = LLVMBuildAlloca(B, t, nm);
         c->acc_im[k] = tx_lir_is_complex(f->accs[k].dtype) ? LLVMBuildAlloca(B, t, nm) : NULL;
     }
+    free(group_vec);
 }
 
 /* A parallel loop at the top level of the kernel becomes
@@ -987,6 +1105,14 @@ static bool parallel_loop(cg *c, const tx_lir_stmt *s) {
 static bool block(cg *c, const tx_lir_block *blk) {
     for (int k = 0; k < blk->n; k++) {
         const tx_lir_stmt *s = blk->stmts[k];
+        int w;
+        bool member;
+        const tx_lir_stmt *const *lanes = tx_lir_lanes_at(c->lanes, s, &w, &member);
+        if (member) continue;   /* emitted with its group, where the group's last lane stands */
+        if (lanes) {
+            if (!vgroup(c, lanes, w)) return false;
+            continue;
+        }
         switch (s->kind) {
         case TX_LIR_LOOP:
             /* only top-level loops run in parallel; nested marks run serially */
@@ -1181,11 +1307,12 @@ tx_cg_vecmath tx_cg_vecmath_for(const char *cpu, const char *features, int opt_l
 }
 
 LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
-                                 tx_cg_vecmath vm, char **err) {
+                                 tx_cg_vecmath vm, int vec_bytes, char **err) {
     cg c;
     memset(&c, 0, sizeof c);
     c.ctx = ctx;
     c.vm = vm;
+    c.lanes = vec_bytes >= 16 ? tx_lir_lanes_find(f, vec_bytes) : NULL;
     c.f = f;
     c.sym = sym;
     c.mod = LLVMModuleCreateWithNameInContext(sym, ctx);
@@ -1206,6 +1333,7 @@ LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const
     if (ok) entry_function(&c, sym);
     if (ok) keep_variants(&c);
     LLVMDisposeBuilder(c.b);
+    tx_lir_lanes_free(c.lanes);
     free(c.vfns);
     free(c.bufp);
     free(c.var);

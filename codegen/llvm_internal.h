@@ -58,10 +58,20 @@ tx_cg_vecmath tx_cg_vecmath_for(const char *cpu, const char *features, int opt_l
  * NONE, each call of a TX_CG_VECMATH_FUNCS function carries the
  * "vector-function-abi-variant" attribute naming its libmvec variants,
  * which are declared and kept alive through @llvm.compiler.used until
- * tx_cg_vecmath_prune.  Returns NULL with a malloc'ed message in *err when
+ * tx_cg_vecmath_prune.  With vec_bytes >= 16 (the target's vector
+ * register size), statements that are lanes of one vector operation
+ * (ir/lir_lanes.h: a register tile's copies) are emitted as vector
+ * operations of that size.  Returns NULL with a malloc'ed message in *err when
  * f uses something codegen cannot emit. */
 LLVMModuleRef tx_cg_build_module(LLVMContextRef ctx, const tx_lir_func *f, const char *sym,
-                                 tx_cg_vecmath vm, char **err);
+                                 tx_cg_vecmath vm, int vec_bytes, char **err);
+/* The vector size for tx_cg_build_module on a target whose register tiles
+ * are jam_width doubles wide (two vector registers): jam_width / 2 * 8
+ * bytes, 0 below a jam width of 4 or when TXC_LANES=0 is set in the
+ * environment (the lanes are then left to LLVM's SLP vectoriser; for
+ * comparisons).  Defined in jit.c. */
+int tx_cg_lanes_bytes(int jam_width);
+
 /* After optimisation: drop @llvm.compiler.used and every vector variant
  * declaration no call uses, so code references only the variants the
  * vectoriser chose. */

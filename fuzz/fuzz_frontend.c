@@ -34,6 +34,7 @@
 #include "driver/render.h"
 #include "ir/lir.h"
 #include "ir/tir.h"
+#include "ir/lir_lanes.h"
 #include "ir/lir_sched.h"
 #if __has_include("ir/plan.h")
 #include "ir/plan.h"
@@ -190,6 +191,9 @@ static void lower_def(tx_arena *a, tx_tir_stmt *s, env *en, tx_diags *scratch) {
                 }
                 txt = tx_lir_str(f);
                 free(txt);
+                /* the vector lanes codegen would emit (AVX2 and AVX-512 sizes) */
+                tx_lir_lanes_free(tx_lir_lanes_find(f, 32));
+                tx_lir_lanes_free(tx_lir_lanes_find(f, 64));
             }
         }
     }

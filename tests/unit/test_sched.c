@@ -11,7 +11,10 @@
  * shapes, compiled (a) without scheduling, (b) with register tiles and (c)
  * with tiles and parallel loops forced on every loop (2 and 3 threads),
  * each compared with an independent oracle (jit_testutil.h) within a
- * reassociation tolerance, and (a) with (c) the same way.
+ * reassociation tolerance, and (a) with (c) the same way.  Vector lanes:
+ * which copies of a register tile tx_lir_lanes_find groups into vectors,
+ * which statements it refuses to move past each other, and the values
+ * and IR of the kernels compiled from them.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,6 +31,7 @@
 
 #include "codegen/codegen.h"
 #include "ir/lir.h"
+#include "ir/lir_lanes.h"
 #include "ir/lir_sched.h"
 #include "jit_testutil.h"
 #include "txrt.h"
@@ -637,6 +641,133 @@ static void jams_fused_rows(void **state) {
     tx_arena_free(a);
 }
 
+/* ---- vector lanes (ir/lir_lanes.c; emitted by codegen/llvm.c) ------------------- */
+
+static int lane_groups(const tx_lir_func *f, int vec_bytes) {
+    tx_lir_lanes *L = tx_lir_lanes_find(f, vec_bytes);
+    assert_non_null(L);
+    int n = tx_lir_lanes_count(L);
+    tx_lir_lanes_free(L);
+    return n;
+}
+
+static tx_lir_func *tiled(tx_arena *a, tenv *env, const char *text, const char *ranges) {
+    tx_lir_sched_opts o;
+    tx_lir_sched_defaults(&o, 8);   /* jam 16, tiles of 4 rows: the AVX-512 schedule */
+    o.parallel = false;
+    o.min_tile_work = 0;
+    tx_lir_func *f = lower(a, env, text, ranges);
+    assert_true(tx_lir_schedule(f, &o) >= 1);
+    return f;
+}
+
+/* Two accumulations, a0 += 2*X[0] and a1 += 2*X[1], stored to o[0], o[1];
+ * between: nothing, a2 += a0 (which a0's step may not move past), or
+ * o[0] = a2 between the stores (which o[0] = a0 may not move past: the
+ * later store wins). */
+static tx_lir_func *pair_kernel(tx_arena *a, int between) {
+    tx_lir_func *f = tx_lir_func_new(a, "o");
+    int64_t two = 2, four = 4;
+    int o = tx_lir_add_buf(f, "o", TXRT_F64, 1, &two, true);
+    int x = tx_lir_add_buf(f, "X", TXRT_F64, 1, &four, false);
+    int a0 = tx_lir_add_acc(f, TX_RED_SUM, TXRT_F64), a1 = tx_lir_add_acc(f, TX_RED_SUM, TXRT_F64);
+    int a2 = tx_lir_add_acc(f, TX_RED_SUM, TXRT_F64);
+    tx_lir_acc_init(f, &f->body, a0);
+    tx_lir_acc_init(f, &f->body, a1);
+    tx_lir_acc_init(f, &f->body, a2);
+    tx_lir_affine at[2] = { tx_lir_affine_make(f, 0, NULL, NULL, 0), tx_lir_affine_make(f, 0, NULL, NULL, 1) };
+    tx_lir_accum(f, &f->body, a0, tx_lir_binary(f, TX_TOP_MUL, tx_lir_const(f, TXRT_F64, 2, 0), tx_lir_load(f, x, at[0])));
+    if (between == 1) tx_lir_accum(f, &f->body, a2, tx_lir_accref(f, a0));
+    tx_lir_accum(f, &f->body, a1, tx_lir_binary(f, TX_TOP_MUL, tx_lir_const(f, TXRT_F64, 2, 0), tx_lir_load(f, x, at[1])));
+    tx_lir_store(f, &f->body, o, at[0], tx_lir_accref(f, a0));
+    if (between == 2) tx_lir_store(f, &f->body, o, at[0], tx_lir_accref(f, a2));
+    tx_lir_store(f, &f->body, o, at[1], tx_lir_accref(f, a1));
+    return f;
+}
+
+/* R[1+t] = X[1+t] + R[shift+t] for lanes t = 0, 1 (in that order): with
+ * shift 0 lane 1 reads what lane 0 stored (a running sum: not lanes of
+ * one vector); with shift 1 each lane updates its own element. */
+static tx_lir_func *chain_kernel(tx_arena *a, int shift) {
+    tx_lir_func *f = tx_lir_func_new(a, "R");
+    int64_t four = 4;
+    int r = tx_lir_add_buf(f, "R", TXRT_F64, 1, &four, true);
+    int x = tx_lir_add_buf(f, "X", TXRT_F64, 1, &four, false);
+    for (int t = 0; t < 2; t++) {
+        tx_lir_expr *v = tx_lir_binary(f, TX_TOP_ADD, tx_lir_load(f, x, tx_lir_affine_make(f, 0, NULL, NULL, 1 + t)),
+                                       tx_lir_load(f, r, tx_lir_affine_make(f, 0, NULL, NULL, shift + t)));
+        tx_lir_store(f, &f->body, r, tx_lir_affine_make(f, 0, NULL, NULL, 1 + t), v);
+    }
+    return f;
+}
+
+static void finds_vector_lanes(void **state) {
+    (void)state;
+    tx_arena *a = tx_arena_new(0);
+    tenv env = { 0 };
+    tenv_add(&env, "X", TXRT_F64, 2, (int64_t[]){ 3, 42 }, -1, 1, 1);
+    tenv_add(&env, "W", TXRT_F64, 3, (int64_t[]){ 8, 3, 3 }, -1, 1, 2);
+    tenv_add(&env, "A", TXRT_F64, 2, (int64_t[]){ 5, 8 }, -1, 1, 3);
+    tenv_add(&env, "B", TXRT_F64, 2, (int64_t[]){ 5, 32 }, -1, 1, 4);
+    /* conv1d's tile (4 rows of o x 16 of i): its 64 accumulations and 64
+     * stores are 8 + 8 vectors of 8 doubles, 16 + 16 of 4 */
+    tx_lir_func *f = tiled(a, &env, "Y[o,i] = X[c,i+k]*W[o,c,k]", "o:8 i:40 c:3 k:3");
+    if (lane_groups(f, 64) != 16) tx_lir_print(stderr, f);
+    assert_int_equal(lane_groups(f, 64), 16);
+    assert_int_equal(lane_groups(f, 32), 32);
+    assert_int_equal(lane_groups(f, 8), 0);   /* no vectors */
+    /* A[k,i] steps along i, B[k,j] along j: the lanes go along j, the
+     * direction E is stored in, so the stores are vectors too */
+    f = tiled(a, &env, "E[i,j] = A[k,i]*B[k,j]", "i:8 j:32 k:5");
+    assert_int_equal(lane_groups(f, 32), 32);
+    assert_int_equal(lane_groups(f, 64), 16);
+
+    /* accumulations and stores side by side; what may not move past what */
+    assert_int_equal(lane_groups(pair_kernel(a, 0), 16), 2);
+    assert_int_equal(lane_groups(pair_kernel(a, 1), 16), 0);
+    assert_int_equal(lane_groups(pair_kernel(a, 2), 16), 1);   /* the accumulations only */
+    assert_int_equal(lane_groups(chain_kernel(a, 0), 16), 0);
+    assert_int_equal(lane_groups(chain_kernel(a, 1), 16), 1);
+
+    /* compiled, these kernels compute what the statements say in order */
+    tx_jit *j = session(16, -1);
+    for (int between = 0; between < 3; between++) {
+        double x[4] = { 1.5, -2.25, 4, 8 }, o[2] = { 0, 0 };
+        tx_kernel_fn kf = tx_jit_compile(j, pair_kernel(a, between), NULL);
+        assert_non_null(kf);
+        void *bufs[2] = { o, x };
+        kf(bufs);
+        assert_true(o[0] == (between == 2 ? 0.0 : 3.0) && o[1] == -4.5);
+    }
+    for (int shift = 0; shift < 2; shift++) {
+        double x[4] = { 1, 2, 4, 8 }, r[4] = { 16, 32, 64, 128 };
+        tx_kernel_fn kf = tx_jit_compile(j, chain_kernel(a, shift), NULL);
+        assert_non_null(kf);
+        void *bufs[2] = { r, x };
+        kf(bufs);
+        double want[4] = { 16, 32, 64, 128 };
+        for (int t = 0; t < 2; t++) want[1 + t] = x[1 + t] + want[shift + t];
+        for (int t = 0; t < 4; t++) assert_true(r[t] == want[t]);
+    }
+    /* the conv tile compiles to vector loads and broadcasts, not to the
+     * gathers across rows LLVM's SLP vectoriser made of it */
+    const char *err = NULL;
+    tx_tir_stmt *def = tdef_parse(a, "Y[o,i] = X[c,i+k]*W[o,c,k]", "o:8 i:40 c:3 k:3", &err);
+    tx_type out = { 0 };
+    out.dtype = TXRT_F64;
+    out.rank = 2;
+    out.dims[0] = 8;
+    out.dims[1] = 40;
+    tx_lookup lk = { tenv_lookup, &env };
+    char *ir = tx_jit_emit_def(j, def, &out, &lk, TX_CG_EMIT_LLVM, NULL);
+    assert_non_null(ir);
+    assert_null(strstr(ir, "masked.gather"));
+    free(ir);
+    tx_jit_free(j);
+    tenv_free(&env);
+    tx_arena_free(a);
+}
+
 /* Kernels with parallel loops appear as such in the emitted IR, and big
  * enough ones are parallel by default. */
 static void emitted_parallel_code(void **state) {
@@ -678,6 +809,7 @@ int main(void) {
         cmocka_unit_test(emitted_parallel_code),
         cmocka_unit_test(interleaves_row_sums),
         cmocka_unit_test(jams_fused_rows),
+        cmocka_unit_test(finds_vector_lanes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tx_cg_shutdown();
