@@ -63,6 +63,7 @@ typedef struct pool {
     _Atomic int64_t n;
     _Atomic int64_t nchunks;
     _Atomic uint64_t gen;          /* generation of the latest job */
+    _Atomic uint64_t gen_begin;    /* generation whose fields are being written (seqlock) */
     _Atomic uint64_t ticket;       /* gen << 32 | next unclaimed chunk */
     _Atomic int64_t remaining;     /* chunks of the current job not yet finished */
 } pool;
@@ -128,11 +129,16 @@ static void *worker(void *arg) {
             if (quit) return NULL;
         }
         seen = g;
-        /* the job's fields were written before gen was published; work()
+        /* the job's fields were written before gen was published; a newer
+         * job's owner sets gen_begin before it overwrites them, so fields
+         * read before gen_begin still says g are all job g's (a worker
+         * that loaded g long ago could otherwise mix in the next job's
+         * fields and claim a chunk of it through job g's ticket); work()
          * rechecks the generation in the ticket before running anything */
         body_fn body = atomic_load(&P.body);
         void *ctx = atomic_load(&P.ctx);
         int64_t n = atomic_load(&P.n), k = atomic_load(&P.nchunks);
+        if (atomic_load(&P.gen_begin) != g) continue;
         if (body) work(g, body, ctx, n, k);
     }
 }
@@ -185,6 +191,7 @@ void txrt_parallel_for(int64_t n, void (*body)(void *ctx, int64_t lo, int64_t hi
     int64_t par = (int64_t)nw + 1 < threads ? (int64_t)nw + 1 : threads;
     int64_t k = n < par * TXRT_CHUNKS_PER_THREAD ? n : par * TXRT_CHUNKS_PER_THREAD;
     uint64_t g = atomic_load(&P.gen) + 1;
+    atomic_store(&P.gen_begin, g);
     atomic_store(&P.body, body);
     atomic_store(&P.ctx, ctx);
     atomic_store(&P.n, n);
