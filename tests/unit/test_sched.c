@@ -641,6 +641,105 @@ static void jams_fused_rows(void **state) {
     tx_arena_free(a);
 }
 
+/* ---- row reductions as register tiles (row_accs in ir/lir_sched.c) ------------- */
+
+/* The fuser's row reduction inside a loop over rows i:
+ *
+ *   for i { for w { %s[w] = 0 }
+ *           for a { for w { %s[w] = %s[w] + X[i,a] * K[a,w] (+ %s[0] when read_row) } }
+ *           for w { o[i,w] = 2 * %s[w] } } */
+static tx_lir_func *rowsum_kernel(tx_arena *a, int64_t ni, int64_t na, int64_t nw, bool read_row) {
+    tx_lir_func *f = tx_lir_func_new(a, "o");
+    int o = tx_lir_add_buf(f, "o", TXRT_F64, 2, (int64_t[]){ ni, nw }, true);
+    int sb = tx_lir_add_buf(f, "%s", TXRT_F64, 1, &nw, true);
+    f->bufs[sb].scratch = true;
+    int xb = tx_lir_add_buf(f, "X", TXRT_F64, 2, (int64_t[]){ ni, na }, false);
+    int kb = tx_lir_add_buf(f, "K", TXRT_F64, 2, (int64_t[]){ na, nw }, false);
+    int i = tx_lir_add_var(f, "i"), w0 = tx_lir_add_var(f, "w"), av = tx_lir_add_var(f, "a");
+    int w1 = tx_lir_add_var(f, "w"), w2 = tx_lir_add_var(f, "w");
+    int64_t one = 1;
+    tx_lir_stmt *li = tx_lir_loop(f, &f->body, i, 0, ni);
+    tx_lir_stmt *l0 = tx_lir_loop(f, &li->body, w0, 0, nw);
+    tx_lir_store(f, &l0->body, sb, tx_lir_affine_make(f, 1, &w0, &one, 0), tx_lir_const(f, TXRT_F64, 0, 0));
+    tx_lir_stmt *la = tx_lir_loop(f, &li->body, av, 0, na);
+    tx_lir_stmt *l1 = tx_lir_loop(f, &la->body, w1, 0, nw);
+    tx_lir_affine s1 = tx_lir_affine_make(f, 1, &w1, &one, 0);
+    tx_lir_expr *term = tx_lir_binary(f, TX_TOP_MUL,
+                                      tx_lir_load(f, xb, tx_lir_affine_make(f, 2, (int[]){ i, av }, (int64_t[]){ na, 1 }, 0)),
+                                      tx_lir_load(f, kb, tx_lir_affine_make(f, 2, (int[]){ av, w1 }, (int64_t[]){ nw, 1 }, 0)));
+    if (read_row) term = tx_lir_binary(f, TX_TOP_ADD, term, tx_lir_load(f, sb, tx_lir_affine_make(f, 0, NULL, NULL, 0)));
+    tx_lir_store(f, &l1->body, sb, s1, tx_lir_binary(f, TX_TOP_ADD, tx_lir_load(f, sb, s1), term));
+    tx_lir_stmt *l2 = tx_lir_loop(f, &li->body, w2, 0, nw);
+    tx_lir_store(f, &l2->body, o, tx_lir_affine_make(f, 2, (int[]){ i, w2 }, (int64_t[]){ nw, 1 }, 0),
+                 tx_lir_binary(f, TX_TOP_MUL, tx_lir_const(f, TXRT_F64, 2, 0),
+                               tx_lir_load(f, sb, tx_lir_affine_make(f, 1, &w2, &one, 0))));
+    return f;
+}
+
+static void tiles_row_sums(void **state) {
+    (void)state;
+    tx_arena *a = tx_arena_new(0);
+    tx_lir_sched_opts o;
+    tx_lir_sched_defaults(&o, 8);
+    o.min_par_work = 0;
+    /* the sums move into accumulators, 32 per tile (8 vectors of 4 or 4
+     * of 8 doubles, about 8 per row); the rows loop stays parallel, each
+     * chunk with its own row */
+    tx_lir_func *f = rowsum_kernel(a, 6, 5, 40, false);
+    assert_true(tx_lir_schedule(f, &o) >= 1);
+    char *text = tx_lir_str(f);
+    if (!strstr(text, "/32 in 0..1")) fprintf(stderr, "%s", text);
+    assert_non_null(strstr(text, "/32 in 0..1"));
+    assert_null(strstr(text, "%s[w] = %s[w] +"));
+    assert_non_null(strstr(text, "parallel for i in 0..6 private %s"));
+    free(text);
+    const char *why = NULL;
+    assert_true(tx_lir_verify(f, &why));
+    /* not when the sums read the row, nor without tiles */
+    f = rowsum_kernel(a, 6, 5, 40, true);
+    tx_lir_schedule(f, &o);
+    text = tx_lir_str(f);
+    assert_null(strstr(text, "/32"));
+    free(text);
+    o.jam_width = 0;
+    f = rowsum_kernel(a, 6, 5, 40, false);
+    tx_lir_schedule(f, &o);
+    text = tx_lir_str(f);
+    assert_null(strstr(text, "/32"));
+    free(text);
+
+    /* values, compiled (scheduled by default, 2 threads) against the loops in C */
+    tx_jit *j = session(16, 0);
+    txrt_set_threads(2);
+    for (int rr = 0; rr < 2; rr++) {
+        for (int64_t nw = 3; nw <= 70; nw += 67 - 33 * rr) {
+            int64_t ni = 7, na = 5;
+            double x[7 * 5], k[5 * 70], got[7 * 70], row[70], want[7 * 70];
+            for (int64_t q = 0; q < ni * na; q++) x[q] = 0.5 - 0.125 * (double)((q * 7) % 9);
+            for (int64_t q = 0; q < na * nw; q++) k[q] = 1.0 / (double)(q + 3) - 0.25 * (double)(q % 4);
+            for (int64_t i = 0; i < ni; i++) {
+                double s[70] = { 0 };
+                for (int64_t av = 0; av < na; av++)
+                    for (int64_t w = 0; w < nw; w++) s[w] = s[w] + (x[i * na + av] * k[av * nw + w] + (rr ? s[0] : 0));
+                for (int64_t w = 0; w < nw; w++) want[i * nw + w] = 2 * s[w];
+            }
+            tx_kernel_fn kf = tx_jit_compile(j, rowsum_kernel(a, ni, na, nw, rr), NULL);
+            assert_non_null(kf);
+            void *bufs[4] = { got, row, x, k };
+            kf(bufs);
+            for (int64_t q = 0; q < ni * nw; q++) {
+                if (fabs(got[q] - want[q]) > 1e-13 * (1 + fabs(want[q])))
+                    fprintf(stderr, "nw %lld read %d: o[%lld] = %.17g, want %.17g\\n", (long long)nw, rr, (long long)q,
+                            got[q], want[q]);
+                assert_true(fabs(got[q] - want[q]) <= 1e-13 * (1 + fabs(want[q])));
+            }
+        }
+    }
+    txrt_set_threads(0);
+    tx_jit_free(j);
+    tx_arena_free(a);
+}
+
 /* ---- vector lanes (ir/lir_lanes.c; emitted by codegen/llvm.c) ------------------- */
 
 static int lane_groups(const tx_lir_func *f, int vec_bytes) {
@@ -810,6 +909,7 @@ int main(void) {
         cmocka_unit_test(interleaves_row_sums),
         cmocka_unit_test(jams_fused_rows),
         cmocka_unit_test(finds_vector_lanes),
+        cmocka_unit_test(tiles_row_sums),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tx_cg_shutdown();
