@@ -2478,6 +2478,59 @@ static int real_of_ifft2(run *r, env *e, tx_tir_stmt **body, int n, int k, int *
     return 2;
 }
 
+/* body[k..k+5) are the five statements of a circular convolution,
+ *
+ *     %a = fft2(A); %b = fft2(B); %c[...] = %a[...] * %b[...]; %d = ifft2(%c); C[...] = real(%d[...])
+ *
+ * (what real(ifft2(fft2(A)*fft2(B))) lowers to), with the temps read
+ * nowhere else and A, B real of one dtype and shape: C comes from
+ * the half spectra alone (txrt_fft2_conv_real), and none of the four
+ * complex temps exists.  Like real_of_ifft2, only when a backend runs the
+ * program.  Returns how many statements it ran (0 or 5). */
+static bool is_fft2_call(const tx_tir_stmt *s, int builtin) {
+    return s->kind == TX_TIR_CALL && s->builtin == builtin && s->nresults == 1 && is_temp(s->results[0]) &&
+           s->nargs == 1 && s->nkwargs == 0 && s->args[0]->kind == TX_TIR_ACCESS && s->args[0]->whole;
+}
+
+static bool whole_of(const tx_tir_expr *x, const char *var) {
+    return x->kind == TX_TIR_ACCESS && x->whole && strcmp(x->var, var) == 0;
+}
+
+static bool plain_def(const tx_tir_stmt *t) {
+    return t->kind == TX_TIR_DEF && t->ellipsis && t->nout == 0 && !t->accumulate && !t->is_let && t->rhs;
+}
+
+static int conv_of_fft2(run *r, env *e, tx_tir_stmt **body, int n, int k, int *rc) {
+    *rc = RC_OK;
+    if (!r->in->backend.run_def || k + 4 >= n) return 0;
+    const tx_tir_stmt *fa = body[k], *fb = body[k + 1], *pr = body[k + 2], *inv = body[k + 3], *re = body[k + 4];
+    if (!is_fft2_call(fa, TX_B_FFT2) || !is_fft2_call(fb, TX_B_FFT2) || !is_fft2_call(inv, TX_B_IFFT2)) return 0;
+    const char *ta = fa->results[0], *tb = fb->results[0], *td = inv->results[0];
+    if (!plain_def(pr) || !is_temp(pr->out) || !plain_def(re) || strcmp(inv->args[0]->var, pr->out) != 0) return 0;
+    const tx_tir_expr *m = pr->rhs, *x = re->rhs;
+    if (m->kind != TX_TIR_BINARY || m->op != TX_TOP_MUL ||
+        !((whole_of(m->a, ta) && whole_of(m->b, tb)) || (whole_of(m->a, tb) && whole_of(m->b, ta))))
+        return 0;
+    if (x->kind != TX_TIR_UNARY || x->op != TX_TOP_REAL || !whole_of(x->a, td)) return 0;
+    /* the temps die here: fft2(B) may not read %a, nothing after reads any */
+    if (strcmp(fb->args[0]->var, ta) == 0) return 0;
+    const char *temps[4] = { ta, tb, pr->out, td };
+    for (int q = 0; q < 4; q++)
+        if (scan_reads(body, k + 5, n, temps[q]) == 1) return 0;
+    txrt_tensor *A = env_get(e, fa->args[0]->var), *B = env_get(e, fb->args[0]->var);
+    if (!A || !B || txrt_dtype_is_complex(A->dtype) || A->dtype != B->dtype || A->rank < 2 || A->rank != B->rank)
+        return 0;
+    for (int d = 0; d < A->rank; d++)
+        if (A->shape[d] != B->shape[d] || A->shape[d] == 0) return 0;
+    txrt_tensor *C = txrt_fft2_conv_real(&r->in->ctx, A, B);
+    if (!C) {
+        *rc = runtime_fail(r, fa->span);
+        return 0;
+    }
+    env_put(e, re->out, C);
+    return 5;
+}
+
 static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n, int kind, const tx_tir_func *fn) {
     frame fr = { body, n, 0, kind, fn, r->fr };
     r->fr = &fr;
@@ -2493,7 +2546,13 @@ static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n, int kind, const
                 continue;
             }
         }
-        int got = real_of_ifft2(r, e, body, n, k, &rc);
+        int got = conv_of_fft2(r, e, body, n, k, &rc);
+        if (rc) break;
+        if (got > 0) {
+            k += got;
+            continue;
+        }
+        got = real_of_ifft2(r, e, body, n, k, &rc);
         if (rc) break;
         if (got > 0) {
             k += got;

@@ -534,6 +534,74 @@ txrt_tensor *txrt_ifft2_real(txrt_ctx *ctx, const txrt_tensor *X) {
     return out;
 }
 
+/* The half spectrum (outer*n0, h = L/2+1) of real X shaped (outer, n0, L):
+ * r2c along rows, then c2c down the columns.  NULL on failure (reported). */
+static txrt_tensor *half_spectrum(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int64_t outer, int64_t n0,
+                                  int64_t L) {
+    int single = is_single(X->dtype);
+    int64_t hshape[2] = { outer * n0, L / 2 + 1 };
+    txrt_tensor *S = txrt_tensor_new_uninit(ctx, complex_of(X->dtype), 2, hshape);
+    txrt_tensor *tmp = S && !aligned(X->data) ? txrt_tensor_copy(ctx, X) : NULL;   /* foreign memory */
+    const txrt_tensor *src = tmp ? tmp : X;
+    int rc = S && (tmp || aligned(X->data)) ? real_rows(ctx, fn, KIND_R2C, single, outer * n0, L, src->data, S->data)
+                                            : -1;
+    if (rc == 0 && n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_FORWARD, outer, n0, hshape[1], S->data);
+    txrt_release(tmp);
+    if (rc != 0) {
+        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+        txrt_release(S);
+        return NULL;
+    }
+    return S;
+}
+
+#define HALF_PRODUCT(NAME, T)                                                                                \
+    static void NAME(T *a, const T *b, int64_t count) {                                                      \
+        for (int64_t k = 0; k < count; k++) {                                                                \
+            T re = a[2 * k] * b[2 * k] - a[2 * k + 1] * b[2 * k + 1];                                        \
+            T im = a[2 * k] * b[2 * k + 1] + a[2 * k + 1] * b[2 * k];                                        \
+            a[2 * k] = re, a[2 * k + 1] = im;                                                                \
+        }                                                                                                    \
+    }
+HALF_PRODUCT(half_product_f64, double)
+HALF_PRODUCT(half_product_f32, float)
+
+txrt_tensor *txrt_fft2_conv_real(txrt_ctx *ctx, const txrt_tensor *A, const txrt_tensor *B) {
+    const char *fn = "ifft2";
+    if (check_input(ctx, "fft2", A, 2) || check_input(ctx, "fft2", B, 2)) return NULL;
+    if (txrt_dtype_is_complex(A->dtype) || A->dtype != B->dtype || A->rank != B->rank)
+        return txrt_fail(ctx, "fft2: internal error: the real product route needs two real tensors of one dtype"),
+               NULL;
+    for (int d = 0; d < A->rank; d++)
+        if (A->shape[d] != B->shape[d])
+            return txrt_fail(ctx, "fft2: internal error: the real product route needs equal shapes"), NULL;
+    int r = A->rank, single = is_single(A->dtype);
+    int64_t outer = 1, n0 = A->shape[r - 2], L = A->shape[r - 1];
+    for (int d = 0; d < r - 2; d++) outer *= A->shape[d];
+    if (n0 == 0) return empty_axis(ctx, "fft2", A, r - 2), NULL;
+    if (L == 0) return empty_axis(ctx, "fft2", A, r - 1), NULL;
+    txrt_tensor *out = txrt_tensor_new_uninit(ctx, real_of(A->dtype), r, A->shape);
+    if (!out || out->size == 0) return out;
+    txrt_tensor *SA = half_spectrum(ctx, "fft2", A, outer, n0, L);
+    txrt_tensor *SB = SA ? half_spectrum(ctx, "fft2", B, outer, n0, L) : NULL;
+    int rc = SB ? 0 : -1;
+    if (rc == 0) {
+        if (single) half_product_f32(SA->data, SB->data, SA->size);
+        else half_product_f64(SA->data, SB->data, SA->size);
+        if (n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_BACKWARD, outer, n0, SA->shape[1], SA->data);
+    }
+    if (rc == 0) rc = real_rows(ctx, fn, KIND_C2R, single, outer * n0, L, SA->data, out->data);
+    txrt_release(SA);
+    txrt_release(SB);
+    if (rc != 0) {
+        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+        txrt_release(out);
+        return NULL;
+    }
+    scale(out->data, out->size, single, 1.0 / ((double)n0 * (double)L));
+    return out;
+}
+
 /* ---- the builtins ------------------------------------------------------------- */
 
 txrt_tensor *txrt_fft(txrt_ctx *ctx, const txrt_tensor *X, int axis, int inverse) {

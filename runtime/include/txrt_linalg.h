@@ -164,6 +164,13 @@ txrt_tensor *txrt_fft2(txrt_ctx *ctx, const txrt_tensor *X, int inverse);
  * Hermitian part (X[k] + conj(X[-k]))/2, half the work of the complex
  * inverse; the evaluator uses it when an ifft2 result feeds only real(). */
 txrt_tensor *txrt_ifft2_real(txrt_ctx *ctx, const txrt_tensor *X);
+/* real(ifft2(fft2(A) * fft2(B))) for real A and B of one dtype and shape
+ * (rank >= 2; the circular convolution over the last two axes), through
+ * half spectra only: r2c transforms of A and B, their product on the
+ * h = L/2+1 columns that are not redundant, a c2r transform back.  The
+ * full spectra never exist; the evaluator uses it when the fft2 results
+ * and their product feed only that ifft2 and real(). */
+txrt_tensor *txrt_fft2_conv_real(txrt_ctx *ctx, const txrt_tensor *A, const txrt_tensor *B);
 /* rfft of a real tensor along its last axis: n points give n/2 + 1. */
 txrt_tensor *txrt_rfft(txrt_ctx *ctx, const txrt_tensor *X);
 /* irfft along the last axis, m points -> n real points; n <= 0 means
