@@ -323,6 +323,7 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             const char *x = getenv("TXC_BLAS_CROSSOVER");
             if (x && *x) tx_blas_set_crossover(strtod(x, NULL));
             blas = tx_blas_new(&b);
+            tx_blas_set_tiled_loops(blas, o->opt >= 2);
             b = tx_blas_backend(blas);
         }
         tx_interp_set_backend(in, &b);

@@ -54,6 +54,9 @@ static void compile(unit *u, const char *text) {
     }
 }
 
+/* tx_blas_set_tiled_loops for the BLAS runs of run() */
+static bool tiled;
+
 /* Run text (planned at run time when plan) with or without BLAS. */
 static tx_interp *run(const char *text, bool blas, bool plan, unit *u, tx_blas_stats *st) {
     compile(u, text);
@@ -62,6 +65,7 @@ static tx_interp *run(const char *text, bool blas, bool plan, unit *u, tx_blas_s
     tx_blas *b = NULL;
     if (blas) {
         b = tx_blas_new(NULL);
+        tx_blas_set_tiled_loops(b, tiled);
         tx_def_backend be = tx_blas_backend(b);
         tx_interp_set_backend(in, &be);
     }
@@ -216,6 +220,30 @@ static void test_batched(void **state) {
     assert_int_equal(st.ndefs, 4);
     assert_int_equal(st.ngemm, 12);
     assert_int_equal(st.ncopies, 1);
+}
+
+/* With a backend that compiles register tiles, batches of products that
+ * tile (along the output's unit-stride index, which the operand holding it
+ * shares, at least 32 long) are left to it; single products, transposed
+ * operands and short sides stay with BLAS. */
+static void test_tiled_batches(void **state) {
+    (void)state;
+    const char *text =
+        "A = randn(4, 40, 6, seed=1)\nB = randn(4, 6, 40, seed=2)\nBt = randn(4, 40, 6, seed=3)\n"
+        "A2 = randn(40, 6, seed=4)\nB2 = randn(6, 40, seed=5)\nB5 = randn(4, 6, 20, seed=6)\n"
+        "C1[b,i,j] = A[b,i,k] * B[b,k,j]\n"      /* tiles along j: the loops' */
+        "C2[b,j,i] = A[b,i,k] * B[b,k,j]\n"      /* unit stride in i, which A lacks */
+        "C3[b,i,j] = A[b,i,k] * Bt[b,j,k]\n"     /* B not unit-stride along j */
+        "C4[i,j] = A2[i,k] * B2[k,j]\n"          /* one product */
+        "C5[b,i,j] = A[b,i,k] * B5[b,k,j]\n";    /* j only 20 long */
+    tiled = true;
+    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5", false);
+    tiled = false;
+    assert_int_equal(st.ndefs, 4);
+    assert_int_equal(st.npassed, 1);
+    st = same(text, "C1 C2 C3 C4 C5", false);
+    assert_int_equal(st.ndefs, 5);
+    assert_int_equal(st.npassed, 0);
 }
 
 /* ---- groups of indices: fused in place, or copied ---- */
@@ -396,6 +424,7 @@ int main(void) {
         cmocka_unit_test(test_transposes),
         cmocka_unit_test(test_syrk),
         cmocka_unit_test(test_batched),
+        cmocka_unit_test(test_tiled_batches),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_gemv),
