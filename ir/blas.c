@@ -436,31 +436,46 @@ struct tx_blas {
 void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
 
 /* Batches of products up to this many multiply-adds each go to the JIT's
- * register tiles instead (tiles_beat_blas). */
+ * register tiles instead (tiles_beat_blas); so do thin products, whose
+ * tile direction is at most THIN_SIDE long, from THIN_MIN_MADDS on, when
+ * the operand read as vectors fits in THIN_MAX_BYTES. */
 #define TILE_MAX_MADDS 1.7e7
 #define TILE_MIN_SIDE 32
+#define THIN_SIDE 128
+#define THIN_MIN_MADDS 4e6
+#define THIN_MAX_BYTES (2.0 * 1024 * 1024)
 
 /* Do the JIT's loops beat BLAS on L?  With register tiles emitted as
  * vectors (codegen/llvm.c, ir/lir_lanes.c) a batch of products runs in
  * parallel over the batch with no per-call cost, where BLAS makes one call
- * per product, each split over the threads.  Measured on the benchmark
- * machine (2 threads, f64, C[b,i,j] = A[b,i,k]*B[b,k,j], ms BLAS vs
- * loops): b=64 n=128 4.2-5.6 vs 3.4-3.9, b=16 n=128 0.98 vs 0.78, b=8
- * n=256 5.3 vs 3.4, b=64 64^3 and 96^3 and b=200 200x16x200 equal; b=4
- * n=384 equal, b=3 n=320 2.0 vs 2.5 and b=2 n=512 5.4 vs 8.1 (BLAS's
- * cache blocking wins from ~320^3 on); single products of 128^3 and 256^3
- * are equal.  The tile runs along the output's unit-stride index, so the
- * operand holding it must have unit stride there too (else the lanes
- * would be gathers), and that index must be long enough to jam.  The
- * planner's cost model (tx_blas_call_ns) does not know this rule: it
- * prices such products at BLAS speed, which the loops match or beat. */
+ * per product, each split over the threads; and OpenBLAS is slow on thin
+ * outputs, which the tiles stream past a small operand kept in cache.
+ * Measured on the benchmark machine (2 threads, f64, ms BLAS vs loops):
+ *   batches C[b,i,j] = A[b,i,k]*B[b,k,j]: b=64 n=128 4.2-5.6 vs 3.4-3.9,
+ *   b=16 n=128 0.98 vs 0.78, b=8 n=256 5.3 vs 3.4; b=64 64^3 and 96^3 and
+ *   b=200 200x16x200 equal; b=4 n=384 equal, b=3 n=320 2.0 vs 2.5, b=2
+ *   n=512 5.4 vs 8.1 (BLAS's cache blocking wins from ~320^3 on);
+ *   single products m x k x n: 2048x4096x32 19.9 vs 5.7, 4096x512x64 6.7
+ *   vs 3.5, 2048x2048x64 8.2 vs 6.7, 2048x2048x128 20-24 vs 13-16,
+ *   1024x1024x96 2.9 vs 2.4, 4096x64x128 0.84 vs 0.69; 2048x2048x256
+ *   and 512x4096x64 equal; square 128^3 and 256^3 equal, 384^3 1.13 vs
+ *   1.41, 64^3 0.016 vs 0.020 (BLAS).
+ * The tile runs along the output's unit-stride index, so the operand
+ * holding it must have unit stride there too (else the lanes would be
+ * gathers), and that index must be long enough to jam.  The planner's
+ * cost model (tx_blas_call_ns) does not know this rule: it prices such
+ * products at BLAS speed, which the loops match or beat. */
 static bool tiles_beat_blas(const tx_blas *bk, const layout *L, txrt_dtype dt) {
-    if (!bk->tiled_loops || dt != TXRT_F64 || L->nbatch < 2 || L->madds / (double)L->nbatch > TILE_MAX_MADDS)
-        return false;
+    if (!bk->tiled_loops || dt != TXRT_F64) return false;
     if (L->a.copy || L->b.copy || L->c.copy || L->m.n != 1 || L->n.n != 1 || L->k.ext < 1) return false;
     bool along_n = L->c.sc == 1 && L->b.sc == 1 && L->n.ext >= TILE_MIN_SIDE && L->m.ext >= 4;
-    bool along_m = L->c.sr == 1 && L->a.sr == 1 && L->m.ext >= TILE_MIN_SIDE && L->n.ext >= 4;
-    return along_n || along_m;
+    bool along_m = !along_n && L->c.sr == 1 && L->a.sr == 1 && L->m.ext >= TILE_MIN_SIDE && L->n.ext >= 4;
+    if (!along_n && !along_m) return false;
+    double per = L->madds / (double)L->nbatch;
+    if (L->nbatch >= 2 && per <= TILE_MAX_MADDS) return true;
+    int64_t side = along_n ? L->n.ext : L->m.ext;
+    double vec_bytes = 8.0 * (double)L->k.ext * (double)side;
+    return side <= THIN_SIDE && per >= THIN_MIN_MADDS && vec_bytes <= THIN_MAX_BYTES;
 }
 
 tx_blas *tx_blas_new(const tx_def_backend *inner) {

@@ -224,8 +224,9 @@ static void test_batched(void **state) {
 
 /* With a backend that compiles register tiles, batches of products that
  * tile (along the output's unit-stride index, which the operand holding it
- * shares, at least 32 long) are left to it; single products, transposed
- * operands and short sides stay with BLAS. */
+ * shares, at least 32 long) and thin products big enough are left to it;
+ * small single products, transposed operands and short sides stay with
+ * BLAS. */
 static void test_tiled_batches(void **state) {
     (void)state;
     const char *text =
@@ -235,14 +236,16 @@ static void test_tiled_batches(void **state) {
         "C2[b,j,i] = A[b,i,k] * B[b,k,j]\n"      /* unit stride in i, which A lacks */
         "C3[b,i,j] = A[b,i,k] * Bt[b,j,k]\n"     /* B not unit-stride along j */
         "C4[i,j] = A2[i,k] * B2[k,j]\n"          /* one product */
-        "C5[b,i,j] = A[b,i,k] * B5[b,k,j]\n";    /* j only 20 long */
+        "C5[b,i,j] = A[b,i,k] * B5[b,k,j]\n"     /* j only 20 long */
+        "A6 = randn(1024, 64, seed=7)\nB6 = randn(64, 64, seed=8)\n"
+        "C6[i,j] = A6[i,k] * B6[k,j]\n";         /* one thin product, 4.2M multiply-adds: the loops' */
     tiled = true;
-    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5", false);
+    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6", false);
     tiled = false;
     assert_int_equal(st.ndefs, 4);
-    assert_int_equal(st.npassed, 1);
-    st = same(text, "C1 C2 C3 C4 C5", false);
-    assert_int_equal(st.ndefs, 5);
+    assert_int_equal(st.npassed, 2);
+    st = same(text, "C1 C2 C3 C4 C5 C6", false);
+    assert_int_equal(st.ndefs, 6);
     assert_int_equal(st.npassed, 0);
 }
 
