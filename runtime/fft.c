@@ -410,6 +410,47 @@ static int c2c_columns(txrt_ctx *ctx, const char *fn, int single, int sign, int6
 SPREAD(spread_f64, double)
 SPREAD(spread_f32, float)
 
+/* The half spectrum (outer*n0, h = L/2+1) of real X shaped (outer, n0, L):
+ * r2c along rows, then (two_d) c2c down the columns.  NULL on failure
+ * (reported). */
+static txrt_tensor *half_spectrum(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int two_d, int64_t outer,
+                                  int64_t n0, int64_t L) {
+    int single = is_single(X->dtype);
+    int64_t hshape[2] = { outer * n0, L / 2 + 1 };
+    txrt_tensor *S = txrt_tensor_new_uninit(ctx, complex_of(X->dtype), 2, hshape);
+    txrt_tensor *tmp = S && !aligned(X->data) ? txrt_tensor_copy(ctx, X) : NULL;   /* foreign memory */
+    const txrt_tensor *src = tmp ? tmp : X;
+    int rc = S && (tmp || aligned(X->data)) ? real_rows(ctx, fn, KIND_R2C, single, outer * n0, L, src->data, S->data)
+                                            : -1;
+    if (rc == 0 && two_d && n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_FORWARD, outer, n0, hshape[1], S->data);
+    txrt_release(tmp);
+    if (rc != 0) {
+        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+        txrt_release(S);
+        return NULL;
+    }
+    return S;
+}
+
+/* Real out (outer, n0, L) from H (outer*n0, h), the half spectrum of a
+ * Hermitian one: c2c down the columns, c2r along the rows (H is
+ * overwritten), scaled by 1/(n0 L).  rc is the caller's status so far;
+ * on failure out is released (out of memory reported unless something
+ * else was) and NULL returned. */
+static txrt_tensor *real_from_half(txrt_ctx *ctx, const char *fn, int rc, txrt_tensor *H, txrt_tensor *out,
+                                   int64_t outer, int64_t n0, int64_t L) {
+    int single = is_single(out->dtype);
+    if (rc == 0 && n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_BACKWARD, outer, n0, L / 2 + 1, H->data);
+    if (rc == 0) rc = real_rows(ctx, fn, KIND_C2R, single, outer * n0, L, H->data, out->data);
+    if (rc != 0) {
+        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+        txrt_release(out);
+        return NULL;
+    }
+    scale(out->data, out->size, single, 1.0 / ((double)n0 * (double)L));
+    return out;
+}
+
 /* The transform of real X shaped (outer, n0, L) along L, or with two_d
  * along n0 and L: FFTW's real-input transform gives the h = L/2+1 points
  * of each row that are not redundant, the columns of that half spectrum
@@ -423,24 +464,14 @@ static txrt_tensor *real_c2c(txrt_ctx *ctx, const char *fn, const txrt_tensor *X
     int single = is_single(cdt);
     txrt_tensor *out = txrt_tensor_new(ctx, cdt, X->rank, X->shape);
     if (!out || out->size == 0) return out;
-    int64_t hshape[2] = { outer * n0, L / 2 + 1 };
-    txrt_tensor *S = txrt_tensor_new(ctx, cdt, 2, hshape);
-    txrt_tensor *tmp = S && !aligned(X->data) ? txrt_tensor_copy(ctx, X) : NULL;   /* foreign memory */
-    const txrt_tensor *src = tmp ? tmp : X;
-    int rc = S && (tmp || aligned(X->data)) ? real_rows(ctx, fn, KIND_R2C, single, outer * n0, L, src->data, S->data)
-                                            : -1;
-    if (rc == 0 && two_d) rc = c2c_columns(ctx, fn, single, FFTW_FORWARD, outer, n0, hshape[1], S->data);
-    if (rc == 0) {
-        if (single) spread_f32(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
-        else spread_f64(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
-    }
-    txrt_release(S);
-    txrt_release(tmp);
-    if (rc != 0) {
-        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
+    txrt_tensor *S = half_spectrum(ctx, fn, X, two_d, outer, n0, L);
+    if (!S) {
         txrt_release(out);
         return NULL;
     }
+    if (single) spread_f32(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
+    else spread_f64(S->data, out->data, two_d ? outer : outer * n0, two_d ? n0 : 1, L, inverse);
+    txrt_release(S);
     return out;
 }
 
@@ -517,42 +548,13 @@ txrt_tensor *txrt_ifft2_real(txrt_ctx *ctx, const txrt_tensor *X) {
     if (!out || out->size == 0) return out;
     int64_t hshape[2] = { outer * n0, L / 2 + 1 };
     txrt_tensor *H = txrt_tensor_new(ctx, X->dtype, 2, hshape);
-    int rc = H ? 0 : -1;
-    if (rc == 0) {
+    if (H) {
         if (single) hermitian_f32(X->data, H->data, outer, n0, L);
         else hermitian_f64(X->data, H->data, outer, n0, L);
-        if (n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_BACKWARD, outer, n0, hshape[1], H->data);
     }
-    if (rc == 0) rc = real_rows(ctx, fn, KIND_C2R, single, outer * n0, L, H->data, out->data);
+    out = real_from_half(ctx, fn, H ? 0 : -1, H, out, outer, n0, L);
     txrt_release(H);
-    if (rc != 0) {
-        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
-        txrt_release(out);
-        return NULL;
-    }
-    scale(out->data, out->size, single, 1.0 / ((double)n0 * (double)L));
     return out;
-}
-
-/* The half spectrum (outer*n0, h = L/2+1) of real X shaped (outer, n0, L):
- * r2c along rows, then c2c down the columns.  NULL on failure (reported). */
-static txrt_tensor *half_spectrum(txrt_ctx *ctx, const char *fn, const txrt_tensor *X, int64_t outer, int64_t n0,
-                                  int64_t L) {
-    int single = is_single(X->dtype);
-    int64_t hshape[2] = { outer * n0, L / 2 + 1 };
-    txrt_tensor *S = txrt_tensor_new_uninit(ctx, complex_of(X->dtype), 2, hshape);
-    txrt_tensor *tmp = S && !aligned(X->data) ? txrt_tensor_copy(ctx, X) : NULL;   /* foreign memory */
-    const txrt_tensor *src = tmp ? tmp : X;
-    int rc = S && (tmp || aligned(X->data)) ? real_rows(ctx, fn, KIND_R2C, single, outer * n0, L, src->data, S->data)
-                                            : -1;
-    if (rc == 0 && n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_FORWARD, outer, n0, hshape[1], S->data);
-    txrt_release(tmp);
-    if (rc != 0) {
-        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
-        txrt_release(S);
-        return NULL;
-    }
-    return S;
 }
 
 #define HALF_PRODUCT(NAME, T)                                                                                \
@@ -582,23 +584,15 @@ txrt_tensor *txrt_fft2_conv_real(txrt_ctx *ctx, const txrt_tensor *A, const txrt
     if (L == 0) return empty_axis(ctx, "fft2", A, r - 1), NULL;
     txrt_tensor *out = txrt_tensor_new_uninit(ctx, real_of(A->dtype), r, A->shape);
     if (!out || out->size == 0) return out;
-    txrt_tensor *SA = half_spectrum(ctx, "fft2", A, outer, n0, L);
-    txrt_tensor *SB = SA ? half_spectrum(ctx, "fft2", B, outer, n0, L) : NULL;
-    int rc = SB ? 0 : -1;
-    if (rc == 0) {
+    txrt_tensor *SA = half_spectrum(ctx, "fft2", A, 1, outer, n0, L);
+    txrt_tensor *SB = SA ? half_spectrum(ctx, "fft2", B, 1, outer, n0, L) : NULL;
+    if (SB) {
         if (single) half_product_f32(SA->data, SB->data, SA->size);
         else half_product_f64(SA->data, SB->data, SA->size);
-        if (n0 > 1) rc = c2c_columns(ctx, fn, single, FFTW_BACKWARD, outer, n0, SA->shape[1], SA->data);
     }
-    if (rc == 0) rc = real_rows(ctx, fn, KIND_C2R, single, outer * n0, L, SA->data, out->data);
+    out = real_from_half(ctx, fn, SB ? 0 : -1, SA, out, outer, n0, L);
     txrt_release(SA);
     txrt_release(SB);
-    if (rc != 0) {
-        if (ctx->status == 0) txrt_fail(ctx, "%s: out of memory", fn);
-        txrt_release(out);
-        return NULL;
-    }
-    scale(out->data, out->size, single, 1.0 / ((double)n0 * (double)L));
     return out;
 }
 

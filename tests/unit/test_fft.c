@@ -443,35 +443,45 @@ static void large_on_threads(void **state) {
     }
 }
 
+/* Shapes for the real routes: odd, even and unit sizes, a batch axis, and
+ * one big enough to be split across threads. */
+static const struct { int rank; int64_t shape[3]; } route_cases[] = {
+    { 2, { 4, 6 } }, { 2, { 3, 5 } }, { 2, { 1, 9 } }, { 2, { 6, 1 } }, { 2, { 1, 1 } },
+    { 3, { 2, 3, 5 } }, { 3, { 3, 4, 2 } }, { 2, { 256, 254 } },
+};
+
+/* max |Y - re Z| over the elements, and max |re Z| in *m */
+static double real_diff(const txrt_tensor *Y, const txrt_tensor *Z, double *m) {
+    double d = 0;
+    *m = 0;
+    for (int64_t i = 0; i < Y->size; i++) {
+        double y, z;
+        txrt_get(Y, i, &y, NULL);
+        txrt_get(Z, i, &z, NULL);
+        if (fabs(y - z) > d) d = fabs(y - z);
+        if (fabs(z) > *m) *m = fabs(z);
+    }
+    return d;
+}
+
 /* real(ifft2(X)) by the Hermitian part and c2r, against the real part of
  * the complex inverse, for non-Hermitian complex input of every shape
  * (odd, even, unit sizes, a batch axis) and a size split across threads. */
 static void ifft2_real_route(void **state) {
     (void)state;
-    static const struct { int rank; int64_t shape[3]; } cases[] = {
-        { 2, { 4, 6 } }, { 2, { 3, 5 } }, { 2, { 1, 9 } }, { 2, { 6, 1 } }, { 2, { 1, 1 } },
-        { 3, { 2, 3, 5 } }, { 3, { 3, 4, 2 } }, { 2, { 256, 254 } },
-    };
     txrt_ctx ctx;
     txrt_ctx_init(&ctx);
     const txrt_dtype cdts[2] = { TXRT_C128, TXRT_C64 };
     for (int di = 0; di < 2; di++)
-        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
-            txrt_tensor *X = randt(cdts[di], cases[ci].rank, cases[ci].shape, 500 + ci);
+        for (size_t ci = 0; ci < sizeof route_cases / sizeof route_cases[0]; ci++) {
+            txrt_tensor *X = randt(cdts[di], route_cases[ci].rank, route_cases[ci].shape, 500 + ci);
             txrt_tensor *Y = txrt_ifft2_real(&ctx, X), *Z = txrt_fft2(&ctx, X, 1);
             assert_non_null(Y);
             assert_non_null(Z);
             assert_int_equal(ctx.status, 0);
             assert_int_equal(Y->dtype, di ? TXRT_F32 : TXRT_F64);
             same_shape(Y, X);
-            double d = 0, m = 0;
-            for (int64_t i = 0; i < Y->size; i++) {
-                double y, z;
-                txrt_get(Y, i, &y, NULL);
-                txrt_get(Z, i, &z, NULL);
-                if (fabs(y - z) > d) d = fabs(y - z);
-                if (fabs(z) > m) m = fabs(z);
-            }
+            double m, d = real_diff(Y, Z, &m);
             assert_true(d <= tol(cdts[di]) * 10 * (1 + m));
             txrt_release(X); txrt_release(Y); txrt_release(Z);
         }
@@ -483,17 +493,13 @@ static void ifft2_real_route(void **state) {
  * threads), in both precisions; mismatched inputs are refused. */
 static void fft2_conv_real_route(void **state) {
     (void)state;
-    static const struct { int rank; int64_t shape[3]; } cases[] = {
-        { 2, { 4, 6 } }, { 2, { 3, 5 } }, { 2, { 1, 9 } }, { 2, { 6, 1 } }, { 2, { 1, 1 } },
-        { 3, { 2, 3, 5 } }, { 3, { 3, 4, 2 } }, { 2, { 256, 254 } },
-    };
     txrt_ctx ctx;
     txrt_ctx_init(&ctx);
     const txrt_dtype dts[2] = { TXRT_F64, TXRT_F32 };
     for (int di = 0; di < 2; di++)
-        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
-            txrt_tensor *A = randt(dts[di], cases[ci].rank, cases[ci].shape, 700 + ci);
-            txrt_tensor *B = randt(dts[di], cases[ci].rank, cases[ci].shape, 800 + ci);
+        for (size_t ci = 0; ci < sizeof route_cases / sizeof route_cases[0]; ci++) {
+            txrt_tensor *A = randt(dts[di], route_cases[ci].rank, route_cases[ci].shape, 700 + ci);
+            txrt_tensor *B = randt(dts[di], route_cases[ci].rank, route_cases[ci].shape, 800 + ci);
             txrt_tensor *Y = txrt_fft2_conv_real(&ctx, A, B);
             txrt_tensor *FA = txrt_fft2(&ctx, A, 0), *FB = txrt_fft2(&ctx, B, 0);
             assert_non_null(Y);
@@ -510,14 +516,7 @@ static void fft2_conv_real_route(void **state) {
             }
             txrt_tensor *Z = txrt_fft2(&ctx, FA, 1);
             assert_non_null(Z);
-            double d = 0, m = 0;
-            for (int64_t i = 0; i < Y->size; i++) {
-                double y, z;
-                txrt_get(Y, i, &y, NULL);
-                txrt_get(Z, i, &z, NULL);
-                if (fabs(y - z) > d) d = fabs(y - z);
-                if (fabs(z) > m) m = fabs(z);
-            }
+            double m, d = real_diff(Y, Z, &m);
             assert_true(d <= tol(dts[di] == TXRT_F32 ? TXRT_C64 : TXRT_C128) * 10 * (1 + m));
             txrt_release(A); txrt_release(B); txrt_release(Y); txrt_release(FA); txrt_release(FB); txrt_release(Z);
         }
