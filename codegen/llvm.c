@@ -684,6 +684,15 @@ static bool accum(cg *c, const tx_lir_stmt *s) {
     return true;
 }
 
+/* A reduction the fuser keeps in a row of memory (tx_lir_row_update): the
+ * step v of store s contracts (product + row -> FMA) like an accumulate's. */
+static void row_update_fma(cg *c, const tx_lir_stmt *s, LLVMValueRef v) {
+    if (!tx_lir_row_update(c->f, s, NULL)) return;
+    unsigned n = LLVMIsAInstruction(v) ? (unsigned)LLVMGetNumOperands(v) : 0;
+    for (unsigned q = 0; q < n && q < 2; q++) contract_term(LLVMGetOperand(v, q));
+    set_fmf(v, LLVMFastMathAllowContract);
+}
+
 /* ---- vector groups ----------------------------------------------------------
  * Statements ir/lir_lanes.c found to be the lanes of one operation are
  * emitted as one: a load that steps by one element per lane is a vector
@@ -746,12 +755,7 @@ static bool vgroup(cg *c, const tx_lir_stmt *const *lanes, int w) {
     LLVMValueRef v;
     if (!vexpr(c, s0->value, lanes[1]->value, w, &v)) return false;
     if (s0->kind == TX_LIR_STORE) {
-        if (tx_lir_row_update(c->f, s0, NULL)) {
-            /* lane t updates its own element of a scratch row: FMA as in block() */
-            unsigned n = LLVMIsAInstruction(v) ? (unsigned)LLVMGetNumOperands(v) : 0;
-            for (unsigned q = 0; q < n && q < 2; q++) contract_term(LLVMGetOperand(v, q));
-            set_fmf(v, LLVMFastMathAllowContract);
-        }
+        row_update_fma(c, s0, v);   /* lane t updates its own element */
         LLVMValueRef st = LLVMBuildStore(B, v, elem_ptr(c, s0->buf, &s0->off, 0));
         LLVMSetAlignment(st, c->f->bufs[s0->buf].dtype == TXRT_F32 ? 4 : 8);
         return true;
@@ -1131,13 +1135,7 @@ static bool block(cg *c, const tx_lir_block *blk) {
         case TX_LIR_STORE: {
             cv v;
             if (!expr(c, s->value, &v)) return false;
-            if (tx_lir_row_update(c->f, s, NULL)) {
-                /* a reduction the fuser keeps in a row of memory: its step
-                 * contracts (product + row -> FMA) like an accumulate's */
-                unsigned n = LLVMIsAInstruction(v.re) ? (unsigned)LLVMGetNumOperands(v.re) : 0;
-                for (unsigned q = 0; q < n && q < 2; q++) contract_term(LLVMGetOperand(v.re, q));
-                set_fmf(v.re, LLVMFastMathAllowContract);
-            }
+            row_update_fma(c, s, v.re);
             store_part(c, s->buf, &s->off, 0, v.re);
             if (tx_lir_is_complex(c->f->bufs[s->buf].dtype)) {
                 if (!v.im) return fail(c, "real value stored as complex");

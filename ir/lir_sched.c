@@ -662,10 +662,7 @@ static int distribute(tx_lir_func *f, tx_lir_block *b) {
 
 #define ROW_ACCS_MAX 8
 
-/* Is e a load of buffer buf? */
-static bool loads_buf(const tx_lir_expr *e, int buf) { return tx_lir_expr_loads(e, buf); }
-
-/* s is `buf[v] = const` (offset exactly v). */
+/* Is offset o exactly the loop variable v (a row's element v)? */
 static bool row_offset(const tx_lir_affine *o, int v) {
     return o->nterms == 1 && o->var[0] == v && o->coef[0] == 1 && o->c0 == 0 && !o->sym;
 }
@@ -710,7 +707,7 @@ static int row_accs(tx_lir_func *f, tx_lir_block *b, const tx_lir_sched_opts *o)
                  st->value->kind == TX_LIR_BINARY && st->value->op == TX_TOP_ADD &&
                  st->value->a->kind == TX_LIR_LOAD && st->value->a->buf == rows[q] &&
                  row_offset(&st->value->a->off, w->var) && st->value->b->dtype == st->value->dtype;
-            for (int u = 0; u < nr && ok; u++) ok = !loads_buf(st->value->b, rows[u]);
+            for (int u = 0; u < nr && ok; u++) ok = !tx_lir_expr_loads(st->value->b, rows[u]);
         }
         if (!ok) continue;
         /* w { acc_q = 0; chain { acc_q += body_q }; s_q[w] = acc_q } */
