@@ -366,6 +366,8 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             fprintf(stderr, "txc: blas: %d definitions ran through BLAS (%d gemm, %d syrk, %d gemv calls, %d copies) "
                             "taking %.3f ms\n", bs.ndefs, bs.ngemm, bs.nsyrk, bs.ngemv, bs.ncopies, bs.run_ms);
         }
+        if (tx_interp_side_by_side(in) > 0)
+            fprintf(stderr, "txc: lapack: %d pairs of factorizations ran side by side\n", tx_interp_side_by_side(in));
     }
     tx_interp_free(in);
     tx_plan_runtime_free(planner);

@@ -239,6 +239,7 @@ struct tx_interp {
     tx_tir_stmt *const *after;      /* what runs after the unit (tx_interp_set_after) */
     int nafter;
     bool again;                     /* the unit itself runs again after this run */
+    int nside;                      /* pairs of factorizations run side by side */
 };
 
 /* The statement lists being executed, innermost first: what the group
@@ -2531,6 +2532,75 @@ static int conv_of_fft2(run *r, env *e, tx_tir_stmt **body, int n, int k, int *r
     return 5;
 }
 
+/* Two factorizations side by side: body[k] and body[k+1] are calls of
+ * eigh, svd, qr or cholesky on whole tensors small enough for LAPACK's
+ * one-thread path (txrt_lapack_is_small), the second not reading what
+ * the first binds.  With two threads or more they run at once, one per
+ * thread (the Kronecker solve's two eigendecompositions: each ~0.3 ms
+ * on one thread, where LAPACK's own threads only slow a 64x64 matrix
+ * down), and their results are bound in order.  Only when a backend runs
+ * the program; if either fails, nothing is bound and the statements run
+ * again one by one, which reports the error as usual.  Returns how many
+ * statements it ran (0 or 2). */
+typedef struct factor_job {
+    const tx_tir_stmt *s;
+    const txrt_tensor *A;
+    txrt_tensor *res[3];
+    txrt_ctx ctx;
+    int rc;
+} factor_job;
+
+static bool factor_call(const tx_tir_stmt *s) {
+    if (s->kind != TX_TIR_CALL || s->nargs != 1 || s->nkwargs != 0 || s->args[0]->kind != TX_TIR_ACCESS ||
+        !s->args[0]->whole)
+        return false;
+    switch (s->builtin) {
+    case TX_B_EIGH: case TX_B_QR: return s->nresults == 2;
+    case TX_B_SVD: return s->nresults == 3;
+    case TX_B_CHOLESKY: return s->nresults == 1;
+    default: return false;
+    }
+}
+
+static void factor_run(void *p, int64_t lo, int64_t hi) {
+    for (int64_t q = lo; q < hi; q++) {
+        factor_job *j = (factor_job *)p + q;
+        switch (j->s->builtin) {
+        case TX_B_EIGH: j->rc = txrt_eigh(&j->ctx, j->A, &j->res[0], &j->res[1]); break;
+        case TX_B_QR: j->rc = txrt_qr(&j->ctx, j->A, &j->res[0], &j->res[1]); break;
+        case TX_B_SVD: j->rc = txrt_svd(&j->ctx, j->A, &j->res[0], &j->res[1], &j->res[2]); break;
+        default: j->rc = (j->res[0] = txrt_cholesky(&j->ctx, j->A)) ? 0 : -1; break;
+        }
+    }
+}
+
+static int factors_side_by_side(run *r, env *e, tx_tir_stmt **body, int n, int k) {
+    if (!r->in->backend.run_def || k + 1 >= n || txrt_get_threads() < 2) return 0;
+    const tx_tir_stmt *s0 = body[k], *s1 = body[k + 1];
+    if (!factor_call(s0) || !factor_call(s1)) return 0;
+    for (int q = 0; q < s0->nresults; q++)
+        if (strcmp(s0->results[q], s1->args[0]->var) == 0) return 0;
+    factor_job j[2] = { { .s = s0 }, { .s = s1 } };
+    for (int q = 0; q < 2; q++) {
+        j[q].A = env_get(e, j[q].s->args[0]->var);
+        if (!j[q].A || !txrt_lapack_is_small(j[q].A) || j[q].A->rank != 2) return 0;
+        txrt_ctx_init(&j[q].ctx);
+    }
+    txrt_blas_single();   /* what both calls want: neither changes it while the other runs */
+    txrt_parallel_for(2, factor_run, j);
+    bool ok = j[0].rc == 0 && j[1].rc == 0;
+    for (int q = 0; q < 2; q++)
+        for (int t = 0; t < j[q].s->nresults; t++) {
+            if (ok) env_put(e, j[q].s->results[t], j[q].res[t]);
+            else txrt_release(j[q].res[t]);
+        }
+    if (!ok) return 0;
+    r->in->nside++;
+    return 2;
+}
+
+int tx_interp_side_by_side(const tx_interp *in) { return in->nside; }
+
 static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n, int kind, const tx_tir_func *fn) {
     frame fr = { body, n, 0, kind, fn, r->fr };
     r->fr = &fr;
@@ -2546,7 +2616,12 @@ static int exec_stmts(run *r, env *e, tx_tir_stmt **body, int n, int kind, const
                 continue;
             }
         }
-        int got = conv_of_fft2(r, e, body, n, k, &rc);
+        int got = factors_side_by_side(r, e, body, n, k);
+        if (got > 0) {
+            k += got;
+            continue;
+        }
+        got = conv_of_fft2(r, e, body, n, k, &rc);
         if (rc) break;
         if (got > 0) {
             k += got;

@@ -125,4 +125,8 @@ void tx_interp_set_script(tx_interp *in, bool script);
  * Variables they read stay live.  NULL resets to "nothing follows". */
 void tx_interp_set_after(tx_interp *in, tx_tir_stmt *const *stmts, int n, bool again);
 
+/* Pairs of consecutive factorizations (eigh, svd, qr, cholesky of small
+ * matrices) that ran side by side on two threads so far. */
+int tx_interp_side_by_side(const tx_interp *in);
+
 #endif

@@ -86,15 +86,18 @@ static void blas_all_threads(void) {
  * LAPACK_THREAD_N rows and columns one thread is used. */
 #define LAPACK_THREAD_N 320
 
+bool txrt_lapack_is_small(const txrt_tensor *A) {
+    if (!A) return false;
+    if (A->rank < 2 || A->rank > TXRT_MAX_RANK) return true;   /* not a matrix: the call fails on one thread */
+    int64_t n = A->shape[A->rank - 1];
+    if (A->shape[A->rank - 2] > n) n = A->shape[A->rank - 2];
+    return n < LAPACK_THREAD_N;
+}
+
 static void lapacke_init(const txrt_tensor *A) {
     pthread_once(&nancheck_once, nancheck_off);
-    int64_t n = 0;
-    if (A && A->rank >= 2 && A->rank <= TXRT_MAX_RANK) {
-        n = A->shape[A->rank - 1];
-        if (A->shape[A->rank - 2] > n) n = A->shape[A->rank - 2];
-    }
     if (!blas_configured) blas_configured = openblas_get_num_threads();
-    if (A && n < LAPACK_THREAD_N) blas_use_threads(1);
+    if (txrt_lapack_is_small(A)) blas_use_threads(1);
     else blas_all_threads();
 }
 
@@ -624,7 +627,11 @@ bool txrt_blas_is_small(double madds, int64_t side) {
     return !(madds >= BLAS_THREAD_MIN && side >= BLAS_THREAD_SIDE);
 }
 
-void txrt_blas_single(void) { blas_use_threads(1); }
+void txrt_blas_single(void) {
+    pthread_once(&nancheck_once, nancheck_off);
+    if (!blas_configured) blas_configured = openblas_get_num_threads();
+    blas_use_threads(1);
+}
 
 /* Before a product of `madds` whose output is at least `side` long each
  * way: one thread for a small one, all for a large one. */

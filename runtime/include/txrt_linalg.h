@@ -144,6 +144,11 @@ void txrt_blas_quiet_workers(void);
  * is then already right and is not touched. */
 bool txrt_blas_is_small(double madds, int64_t side);
 void txrt_blas_single(void);
+/* Whether LAPACK builtins on A (solve, eigh, svd, ...) run on one OpenBLAS
+ * thread (its matrices are under 320 rows and columns).  Builtins on such
+ * tensors may run on several threads at once after txrt_blas_single(),
+ * like small products. */
+bool txrt_lapack_is_small(const txrt_tensor *A);
 
 /* ---- FFT (runtime/fft.c) -------------------------------------------------- */
 

@@ -249,6 +249,43 @@ static void test_tiled_batches(void **state) {
     assert_int_equal(st.npassed, 0);
 }
 
+/* Consecutive factorizations of small matrices run side by side when a
+ * backend runs the program and there are two threads: the same results as
+ * one by one, and never when the second reads what the first binds. */
+static void test_factors_side_by_side(void **state) {
+    (void)state;
+    const char *text =
+        "A1 = randn(24, 24, seed=1)\nA2 = randn(30, 20, seed=2)\n"
+        "B2 = randn(20, 20, seed=3)\n"
+        /* elementwise, so both runs factor the very same matrices */
+        "S1[i,j] = A1[i,j] + A1[j,i] + 48*(i == j)\nS2[i,j] = B2[i,j] + B2[j,i] + 40*(i == j)\n"
+        "w1, U1 = eigh(S1)\nw2, U2 = eigh(S2)\n"             /* a pair */
+        "Q1, R1 = qr(A1)\nU, s, Vt = svd(A2)\n"             /* a pair */
+        "L1 = cholesky(S1)\nL2 = cholesky(S2)\n"            /* a pair */
+        "w3, U3 = eigh(S2)\nw4, U4 = eigh(U3)\n";           /* the second reads the first: one by one */
+    const char *vars = "w1 U1 w2 U2 Q1 R1 U s Vt L1 L2 w3 U3 w4 U4";
+    for (int threads = 1; threads <= 2; threads++) {
+        txrt_set_threads(threads);
+        unit u0, u1;
+        tx_interp *i0 = run(text, false, false, &u0, NULL);
+        tx_interp *i1 = run(text, true, false, &u1, NULL);
+        assert_int_equal(tx_interp_side_by_side(i0), 0);   /* the plain evaluator: one by one */
+        assert_int_equal(tx_interp_side_by_side(i1), threads == 2 ? 3 : 0);
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", vars);
+        for (char *v = strtok(buf, " "); v; v = strtok(NULL, " ")) {
+            txrt_tensor *a = tx_interp_get(i0, v), *b = tx_interp_get(i1, v);
+            if (!a || !b) fail_msg("'%s' is not bound", v);
+            if (!(max_rel_diff(a, b) <= 1e-12)) fail_msg("'%s' differs side by side", v);
+        }
+        tx_interp_free(i0);
+        tx_interp_free(i1);
+        tx_arena_free(u0.a);
+        tx_arena_free(u1.a);
+    }
+    txrt_set_threads(0);
+}
+
 /* ---- groups of indices: fused in place, or copied ---- */
 
 static void test_groups(void **state) {
@@ -428,6 +465,7 @@ int main(void) {
         cmocka_unit_test(test_syrk),
         cmocka_unit_test(test_batched),
         cmocka_unit_test(test_tiled_batches),
+        cmocka_unit_test(test_factors_side_by_side),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_gemv),
