@@ -97,6 +97,10 @@ char *tx_jit_emit(tx_jit *j, tx_lir_func *f, tx_cg_emit_kind kind, tx_diags *d);
  * a width set here applies to every nest (ir/lir_sched.h). */
 void tx_jit_set_jam(tx_jit *j, int width);
 
+/* The vector size in bytes register tiles are emitted in (64 with
+ * AVX-512, 32 with AVX; 0 below -O2 or with TXC_LANES=0). */
+int tx_jit_lane_bytes(const tx_jit *j);
+
 /* Parallel loops (ir/lir_sched.c, run through txrt_parallel_for): loops
  * whose estimated work is at least min_work; min_work < 0 turns them off.
  * The number of threads is the runtime's (txrt_set_threads). */

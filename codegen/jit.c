@@ -182,6 +182,8 @@ int tx_cg_lanes_bytes(int jam_width) {
 
 /* An explicit width also applies to small kernels (tests use it to
  * exercise tiles on small shapes). */
+int tx_jit_lane_bytes(const tx_jit *j) { return j ? j->vec_bytes : 0; }
+
 void tx_jit_set_jam(tx_jit *j, int width) {
     j->jam_width = width;
     j->sched.min_tile_work = 0;

@@ -323,7 +323,8 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             const char *x = getenv("TXC_BLAS_CROSSOVER");
             if (x && *x) tx_blas_set_crossover(strtod(x, NULL));
             blas = tx_blas_new(&b);
-            tx_blas_set_tiled_loops(blas, o->opt >= 2);
+            /* the rule was measured with AVX-512 tiles (ir/blas.c) */
+            tx_blas_set_tiled_loops(blas, tx_jit_lane_bytes(jit) >= 64);
             b = tx_blas_backend(blas);
         }
         tx_interp_set_backend(in, &b);

@@ -197,7 +197,7 @@ static void install_backend(session *s) {
         /* pairwise contractions of BLAS shape go to BLAS, the rest to the JIT */
         tx_def_backend b = tx_jit_backend(j);
         if (!s->blas) s->blas = tx_blas_new(&b);
-        tx_blas_set_tiled_loops(s->blas, true);   /* the session's JIT runs at -O3 */
+        tx_blas_set_tiled_loops(s->blas, tx_jit_lane_bytes(j) >= 64);   /* measured with AVX-512 tiles */
         b = tx_blas_backend(s->blas);
         tx_interp_set_backend(s->in, &b);
         /* fusion as in txc run, except that every name the session binds

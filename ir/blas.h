@@ -47,9 +47,10 @@ tx_blas *tx_blas_new(const tx_def_backend *inner);
 void tx_blas_free(tx_blas *b);
 tx_def_backend tx_blas_backend(tx_blas *b);
 /* Tell b that its inner backend compiles products to vector register
- * tiles (the JIT at -O2 and up): batches of products small enough to
- * tile then go to it instead of BLAS (see tiles_beat_blas in blas.c).
- * Off by default. */
+ * tiles as fast as the JIT's AVX-512 tiles at -O2 and up (where the rule
+ * was measured): batches of products small enough to tile, and thin
+ * products, then go to it instead of BLAS (see tiles_beat_blas in
+ * blas.c).  Off by default. */
 void tx_blas_set_tiled_loops(tx_blas *b, bool on);
 void tx_blas_get_stats(const tx_blas *b, tx_blas_stats *out);
 
