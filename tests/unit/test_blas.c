@@ -106,13 +106,8 @@ static double max_rel_diff(const txrt_tensor *x, const txrt_tensor *y) {
     return scale > 0 ? diff / scale : diff;
 }
 
-/* Run text with and without BLAS; vars must agree.  Returns the BLAS
- * counters of the run with BLAS. */
-static tx_blas_stats same(const char *text, const char *vars, bool plan) {
-    unit u0, u1;
-    tx_blas_stats st;
-    tx_interp *i0 = run(text, false, plan, &u0, NULL);
-    tx_interp *i1 = run(text, true, plan, &u1, &st);
+/* vars must be bound alike in i0 and i1 (within f32 or f64 tolerance). */
+static void same_vars(tx_interp *i0, tx_interp *i1, const char *vars, const char *text) {
     char buf[2048];
     snprintf(buf, sizeof buf, "%s", vars);
     for (char *v = strtok(buf, " "); v; v = strtok(NULL, " ")) {
@@ -122,6 +117,16 @@ static tx_blas_stats same(const char *text, const char *vars, bool plan) {
         double d = max_rel_diff(a, b);
         if (!(d <= tol)) fail_msg("'%s' differs by %.3g with BLAS (tolerance %.1g):\n%s", v, d, tol, text);
     }
+}
+
+/* Run text with and without BLAS; vars must agree.  Returns the BLAS
+ * counters of the run with BLAS. */
+static tx_blas_stats same(const char *text, const char *vars, bool plan) {
+    unit u0, u1;
+    tx_blas_stats st;
+    tx_interp *i0 = run(text, false, plan, &u0, NULL);
+    tx_interp *i1 = run(text, true, plan, &u1, &st);
+    same_vars(i0, i1, vars, text);
     tx_interp_free(i0);
     tx_interp_free(i1);
     tx_arena_free(u0.a);
@@ -271,13 +276,7 @@ static void test_factors_side_by_side(void **state) {
         tx_interp *i1 = run(text, true, false, &u1, NULL);
         assert_int_equal(tx_interp_side_by_side(i0), 0);   /* the plain evaluator: one by one */
         assert_int_equal(tx_interp_side_by_side(i1), threads == 2 ? 3 : 0);
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s", vars);
-        for (char *v = strtok(buf, " "); v; v = strtok(NULL, " ")) {
-            txrt_tensor *a = tx_interp_get(i0, v), *b = tx_interp_get(i1, v);
-            if (!a || !b) fail_msg("'%s' is not bound", v);
-            if (!(max_rel_diff(a, b) <= 1e-12)) fail_msg("'%s' differs side by side", v);
-        }
+        same_vars(i0, i1, vars, text);
         tx_interp_free(i0);
         tx_interp_free(i1);
         tx_arena_free(u0.a);
