@@ -436,11 +436,14 @@ struct tx_blas {
 void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
 
 /* Batches of products up to this many multiply-adds each go to the JIT's
- * register tiles instead (tiles_beat_blas); so do thin products, whose
- * tile direction is at most THIN_SIDE long, from THIN_MIN_MADDS on, when
- * the operand read as vectors fits in THIN_MAX_BYTES. */
+ * register tiles instead (tiles_beat_blas); so do products whose tile
+ * direction is short (SHORT_SIDE up to TILE_MIN_SIDE: one row of the tile
+ * covers it), whatever their size, and thin products, whose tile direction
+ * is at most THIN_SIDE long, from THIN_MIN_MADDS on, when the operand read
+ * as vectors fits in THIN_MAX_BYTES. */
 #define TILE_MAX_MADDS 1.7e7
 #define TILE_MIN_SIDE 32
+#define SHORT_SIDE 8
 #define THIN_SIDE 128
 #define THIN_MIN_MADDS 4e6
 #define THIN_MAX_BYTES (2.0 * 1024 * 1024)
@@ -459,7 +462,12 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
  *   vs 3.5, 2048x2048x64 8.2 vs 6.7, 2048x2048x128 20-24 vs 13-16,
  *   1024x1024x96 2.9 vs 2.4, 4096x64x128 0.84 vs 0.69; 2048x2048x256
  *   and 512x4096x64 equal; square 128^3 and 256^3 equal, 384^3 1.13 vs
- *   1.41, 64^3 0.016 vs 0.020 (BLAS).
+ *   1.41, 64^3 0.016 vs 0.020 (BLAS);
+ *   short outputs (n < 32, whole rows jammed): 2000x20x20 0.040 vs 0.024,
+ *   20x2000x20 0.035 vs 0.026, 256x256x20 0.088 vs 0.033, 4000x64x8 0.20
+ *   vs 0.05, 4000x64x16 0.25 vs 0.09, 20000x256x16 9.0 vs 2.7, 2048x2048x24
+ *   8.5 vs 1.9, 64x100000x16 10.7 vs 2.1, 20x200000x20 9.5 vs 3.6,
+ *   200000x20x20 5.9 vs 3.0; 1000x16x16 about equal.
  * The tile runs along the output's unit-stride index, so the operand
  * holding it must have unit stride there too (else the lanes would be
  * gathers), and that index must be long enough to jam.  The planner's
@@ -468,12 +476,13 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
 static bool tiles_beat_blas(const tx_blas *bk, const layout *L, txrt_dtype dt) {
     if (!bk->tiled_loops || dt != TXRT_F64) return false;
     if (L->a.copy || L->b.copy || L->c.copy || L->m.n != 1 || L->n.n != 1 || L->k.ext < 1) return false;
-    bool along_n = L->c.sc == 1 && L->b.sc == 1 && L->n.ext >= TILE_MIN_SIDE && L->m.ext >= 4;
-    bool along_m = !along_n && L->c.sr == 1 && L->a.sr == 1 && L->m.ext >= TILE_MIN_SIDE && L->n.ext >= 4;
+    bool along_n = L->c.sc == 1 && L->b.sc == 1 && L->n.ext >= SHORT_SIDE && L->m.ext >= 4;
+    bool along_m = !along_n && L->c.sr == 1 && L->a.sr == 1 && L->m.ext >= SHORT_SIDE && L->n.ext >= 4;
     if (!along_n && !along_m) return false;
+    int64_t side = along_n ? L->n.ext : L->m.ext;
+    if (side < TILE_MIN_SIDE) return true;
     double per = L->madds / (double)L->nbatch;
     if (L->nbatch >= 2 && per <= TILE_MAX_MADDS) return true;
-    int64_t side = along_n ? L->n.ext : L->m.ext;
     double vec_bytes = 8.0 * (double)L->k.ext * (double)side;
     return side <= THIN_SIDE && per >= THIN_MIN_MADDS && vec_bytes <= THIN_MAX_BYTES;
 }

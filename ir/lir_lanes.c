@@ -303,9 +303,10 @@ static void commit(tx_lir_lanes *L, const tx_lir_block *b, const int *pos, int w
 }
 
 /* The other lanes of the group whose lane 0 is b->stmts[pos[0]] and lane 1
- * b->stmts[pos[1]]: true with pos[2..w) filled, all marked used. */
+ * b->stmts[pos[1]]: true with pos[2..w) filled, all marked used.  *reach
+ * is raised to the number of lanes found. */
 static bool complete(const tx_lir_lanes *L, const tx_lir_block *b, tx_lir_stmt_kind kind, bool *used, int *pos,
-                     int w, steps *st) {
+                     int w, steps *st, int *reach) {
     const tx_lir_stmt *s0 = b->stmts[pos[0]];
     used[pos[0]] = used[pos[1]] = true;
     int t;
@@ -317,6 +318,7 @@ static bool complete(const tx_lir_lanes *L, const tx_lir_block *b, tx_lir_stmt_k
         pos[t] = q;
         used[q] = true;
     }
+    if (t > *reach) *reach = t;
     if (t == w) return true;
     for (int u = 0; u < t; u++) used[pos[u]] = false;
     return false;
@@ -337,12 +339,58 @@ static bool stored_in_order(const tx_lir_lanes *L, const tx_lir_block *b, const 
  * several rows match one lane on in each direction of the tile). */
 #define MAX_TRIES 16
 
+/* Try b->stmts[i] as lane 0 of a group of w lanes; true when one is
+ * committed.  *reach: the most lanes any candidate group reached. */
+static bool group_at(tx_lir_lanes *L, const tx_lir_block *b, tx_lir_stmt_kind kind, bool *used, int i, int w,
+                     int *reach) {
+    const tx_lir_stmt *s0 = b->stmts[i];
+    int *pos = malloc(sizeof *pos * (size_t)w), *keep = malloc(sizeof *keep * (size_t)w);
+    if (!pos || !keep) {
+        free(pos);
+        free(keep);
+        L->oom = true;
+        return false;
+    }
+    /* an ACCUM group whose accumulators are stored in lane order wins
+     * over the first that forms: lanes across the stored rows would
+     * leave every store to pick its lane out of a vector */
+    bool kept = false, done = false;
+    for (int j = 0, tries = 0; j < b->n && tries < MAX_TRIES && !done; j++) {
+        steps st = { 0, { 0 } };
+        if (j == i || used[j] || !eligible(L, b->stmts[j], kind) || !lane_of(L, s0, b->stmts[j], 1, &st)) continue;
+        tries++;
+        pos[0] = i;
+        pos[1] = j;
+        if (!complete(L, b, kind, used, pos, w, &st, reach)) continue;
+        if (movable(L, b, pos, w) && (kind == TX_LIR_STORE || stored_in_order(L, b, pos, w))) {
+            commit(L, b, pos, w);
+            done = true;
+            break;
+        }
+        if (!kept && movable(L, b, pos, w)) {
+            memcpy(keep, pos, sizeof *pos * (size_t)w);
+            kept = true;
+        }
+        for (int u = 0; u < w; u++) used[pos[u]] = false;
+    }
+    if (!done && kept) {
+        for (int u = 0; u < w; u++) used[keep[u]] = true;
+        commit(L, b, keep, w);
+        done = true;
+    }
+    free(pos);
+    free(keep);
+    return done;
+}
+
+/* Groups of a full vector first; copies left over when a short loop was
+ * jammed whole (20 = 8 + 8 + 4) form the widest power-of-two group their
+ * number allows. */
 static void find_in_block(tx_lir_lanes *L, const tx_lir_block *b, tx_lir_stmt_kind kind) {
     for (int k = 0; k < b->n; k++)
         if (b->stmts[k]->kind == TX_LIR_LOOP) find_in_block(L, &b->stmts[k]->body, kind);
     if (b->n < 2 || b->n > MAX_BLOCK || L->oom) return;
     bool *used = calloc((size_t)b->n, sizeof *used);
-    int *pos = NULL, *keep = NULL;
     if (!used) {
         L->oom = true;
         return;
@@ -351,43 +399,12 @@ static void find_in_block(tx_lir_lanes *L, const tx_lir_block *b, tx_lir_stmt_ki
         const tx_lir_stmt *s0 = b->stmts[i];
         if (used[i] || !eligible(L, s0, kind)) continue;
         int w = lanes_for(L, kind == TX_LIR_ACCUM ? L->f->accs[s0->acc].dtype : L->f->bufs[s0->buf].dtype);
-        if (w < 2) continue;
-        free(pos);
-        free(keep);
-        keep = NULL;
-        if (!(pos = malloc(sizeof *pos * (size_t)w)) || !(keep = malloc(sizeof *keep * (size_t)w))) {
-            L->oom = true;
-            break;
-        }
-        /* an ACCUM group whose accumulators are stored in lane order wins
-         * over the first that forms: lanes across the stored rows would
-         * leave every store to pick its lane out of a vector */
-        bool kept = false, done = false;
-        for (int j = 0, tries = 0; j < b->n && tries < MAX_TRIES && !done; j++) {
-            steps st = { 0, { 0 } };
-            if (j == i || used[j] || !eligible(L, b->stmts[j], kind) || !lane_of(L, s0, b->stmts[j], 1, &st)) continue;
-            tries++;
-            pos[0] = i;
-            pos[1] = j;
-            if (!complete(L, b, kind, used, pos, w, &st)) continue;
-            if (movable(L, b, pos, w) && (kind == TX_LIR_STORE || stored_in_order(L, b, pos, w))) {
-                commit(L, b, pos, w);
-                done = true;
-                break;
-            }
-            if (!kept && movable(L, b, pos, w)) {
-                memcpy(keep, pos, sizeof *pos * (size_t)w);
-                kept = true;
-            }
-            for (int u = 0; u < w; u++) used[pos[u]] = false;
-        }
-        if (!done && kept) {
-            for (int u = 0; u < w; u++) used[keep[u]] = true;
-            commit(L, b, keep, w);
+        int reach = 0;
+        while (w >= 2 && !L->oom && !group_at(L, b, kind, used, i, w, &reach)) {
+            w /= 2;
+            while (w > reach && w >= 2) w /= 2;
         }
     }
-    free(pos);
-    free(keep);
     free(used);
 }
 

@@ -429,14 +429,24 @@ static void body_shape(const tx_lir_block *b, shape *sh) {
     }
 }
 
+/* How many copies a 1-D tile makes of loop l: jam_width, or all of a
+ * short loop's iterations (a row of 20 outputs is two vectors and a half
+ * one, where jamming 16 would leave 4 to a scalar loop); 0 when l is
+ * shorter than one vector (jam_width is two). */
+static int64_t tile_width(const tx_lir_stmt *l, const tx_lir_sched_opts *o) {
+    if (l->extent >= 2 * (int64_t)o->jam_width) return o->jam_width;
+    return l->extent >= o->jam_width / 2 ? l->extent : 0;
+}
+
 /* The loop a 1-D tile would jam: one store, stride 1 in the loop's
  * variable, a reduction loop inside, independent iterations. */
 static bool tile_candidate(const tx_lir_func *f, const tx_lir_stmt *l, const tx_lir_sched_opts *o) {
-    if (l->extent < 2 * (int64_t)o->jam_width) return false;
+    int64_t w = tile_width(l, o);
+    if (w < 2) return false;
     shape sh = { 0, NULL, false, 0 };
     body_shape(&l->body, &sh);
     if (!sh.has_loop || sh.nstores != 1 || coef_of(&sh.store->off, l->var) != 1) return false;
-    if ((int64_t)sh.nodes * o->jam_width > o->max_nodes) return false;
+    if ((int64_t)sh.nodes * w > o->max_nodes) return false;
     return tx_lir_loop_independent(f, l);
 }
 
@@ -521,7 +531,7 @@ static int tile(tx_lir_func *f, const tx_lir_sched_opts *o) {
     /* the reduction reads every operand stride-1 (or not at all) and is
      * long enough to vectorise by itself: keep it innermost, no tile */
     if (L.r >= 0 && L.s_r > 0 && !L.strided_r && L.r_extent >= 4 * (int64_t)o->jam_width) return 0;
-    int n = tx_lir_jam_loop(f, at.b, at.k, o->jam_width);
+    int n = tx_lir_jam_loop(f, at.b, at.k, (int)tile_width(l, o));
     if (!n || !p || o->tile_rows < 2 || !L.shared || p->extent < o->tile_rows) return n;
     shape sh = { 0, NULL, false, 0 };
     body_shape(&p->body, &sh);

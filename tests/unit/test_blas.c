@@ -241,16 +241,19 @@ static void test_tiled_batches(void **state) {
         "C2[b,j,i] = A[b,i,k] * B[b,k,j]\n"      /* unit stride in i, which A lacks */
         "C3[b,i,j] = A[b,i,k] * Bt[b,j,k]\n"     /* B not unit-stride along j */
         "C4[i,j] = A2[i,k] * B2[k,j]\n"          /* one product */
-        "C5[b,i,j] = A[b,i,k] * B5[b,k,j]\n"     /* j only 20 long */
+        "C5[b,i,j] = A[b,i,k] * B5[b,k,j]\n"     /* j 20 long: one row of the tile, the loops' */
         "A6 = randn(1024, 64, seed=7)\nB6 = randn(64, 64, seed=8)\n"
-        "C6[i,j] = A6[i,k] * B6[k,j]\n";         /* one thin product, 4.2M multiply-adds: the loops' */
+        "C6[i,j] = A6[i,k] * B6[k,j]\n"         /* one thin product, 4.2M multiply-adds: the loops' */
+        "B7 = randn(6, 20, seed=9)\nB8 = randn(6, 4, seed=10)\n"
+        "C7[i,j] = A2[i,k] * B7[k,j]\n"         /* one small product, j 20 long: the loops' */
+        "C8[i,j] = A2[i,k] * B8[k,j]\n";        /* j 4 long, shorter than a vector */
     tiled = true;
-    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6", false);
+    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8", false);
     tiled = false;
     assert_int_equal(st.ndefs, 4);
-    assert_int_equal(st.npassed, 2);
-    st = same(text, "C1 C2 C3 C4 C5 C6", false);
-    assert_int_equal(st.ndefs, 6);
+    assert_int_equal(st.npassed, 4);
+    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8", false);
+    assert_int_equal(st.ndefs, 8);
     assert_int_equal(st.npassed, 0);
 }
 

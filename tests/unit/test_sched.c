@@ -821,6 +821,34 @@ static void finds_vector_lanes(void **state) {
     assert_int_equal(lane_groups(f, 32), 32);
     assert_int_equal(lane_groups(f, 64), 16);
 
+    /* a row shorter than two jams is jammed whole: 20 = 8 + 8 + 4 lanes
+     * (5 x 4 with 32-byte vectors), 12 = 8 + 4, in each of the 4 rows,
+     * accumulations and stores; a row shorter than a vector is no tile */
+    tenv_add(&env, "P", TXRT_F64, 2, (int64_t[]){ 8, 5 }, -1, 1, 5);
+    tenv_add(&env, "R", TXRT_F64, 2, (int64_t[]){ 5, 20 }, -1, 1, 6);
+    tenv_add(&env, "S", TXRT_F64, 2, (int64_t[]){ 5, 12 }, -1, 1, 7);
+    tenv_add(&env, "T", TXRT_F64, 2, (int64_t[]){ 5, 7 }, -1, 1, 8);
+    f = tiled(a, &env, "E[i,j] = P[i,k]*R[k,j]", "i:8 j:20 k:5");
+    assert_int_equal(lane_groups(f, 64), 4 * 2 * 3);
+    assert_int_equal(lane_groups(f, 32), 4 * 2 * 5);
+    f = tiled(a, &env, "E[i,j] = P[i,k]*S[k,j]", "i:8 j:12 k:5");
+    assert_int_equal(lane_groups(f, 64), 4 * 2 * 2);
+    {
+        tx_lir_sched_opts o;
+        tx_lir_sched_defaults(&o, 8);
+        o.parallel = false;
+        o.min_tile_work = 0;
+        f = lower(a, &env, "E[i,j] = P[i,k]*T[k,j]", "i:8 j:7 k:5");
+        assert_int_equal(tx_lir_schedule(f, &o), 0);
+    }
+    {
+        tx_jit *js[2] = { session(0, -1), session(16, -1) };
+        assert_int_equal(diff_sessions(js, 2, a, &env, "E[i,j] = P[i,k]*R[k,j]", "i:8 j:20 k:5"), 0);
+        assert_int_equal(diff_sessions(js, 2, a, &env, "E[i,j] = P[i,k]*S[k,j]", "i:8 j:12 k:5"), 0);
+        tx_jit_free(js[0]);
+        tx_jit_free(js[1]);
+    }
+
     /* accumulations and stores side by side; what may not move past what */
     assert_int_equal(lane_groups(pair_kernel(a, 0), 16), 2);
     assert_int_equal(lane_groups(pair_kernel(a, 1), 16), 0);
