@@ -120,6 +120,9 @@ struct tx_jit {
     FILE *emit_out;
     tx_cg_emit_kind emit_kind;
     char *last_decline;
+    char sched_tag[160];          /* cache_key's suffix, for the options in tag_opts */
+    tx_lir_sched_opts tag_opts;
+    int tag_jam;
 };
 
 static double now_ms(void) {
@@ -223,15 +226,27 @@ void tx_cg_schedule_default(tx_lir_func *f, int opt_level, int jam_width) {
 }
 
 /* The cache key: f's text before scheduling plus the scheduling options
- * (which determine the rest); malloc'ed. */
-static char *cache_key(const tx_jit *j, const tx_lir_func *f) {
+ * (which determine the rest); malloc'ed.  The options' text is made once
+ * per change of options (formatting doubles on every kernel run showed in
+ * profiles). */
+static char *cache_key(tx_jit *j, const tx_lir_func *f) {
+    const tx_lir_sched_opts *o = &j->sched, *t = &j->tag_opts;
+    if (!j->sched_tag[0] || j->tag_jam != j->jam_width || t->tile_rows != o->tile_rows ||
+        t->min_tile_work != o->min_tile_work || t->parallel != o->parallel || t->min_par_work != o->min_par_work) {
+        snprintf(j->sched_tag, sizeof j->sched_tag, "# sched jam %d rows %d min %g par %d %g\n", j->jam_width,
+                 o->tile_rows, o->min_tile_work, (int)o->parallel, o->min_par_work);
+        j->tag_opts = *o;
+        j->tag_jam = j->jam_width;
+    }
     char *lir = tx_lir_str(f);
     if (!lir) return NULL;
-    size_t n = strlen(lir) + 128;
-    char *key = malloc(n);
-    if (key) snprintf(key, n, "%s# sched jam %d rows %d min %g par %d %g\n", lir, j->jam_width, j->sched.tile_rows,
-                      j->sched.min_tile_work, (int)j->sched.parallel, j->sched.min_par_work);
-    free(lir);
+    size_t n = strlen(lir), m = strlen(j->sched_tag);
+    char *key = realloc(lir, n + m + 1);
+    if (!key) {
+        free(lir);
+        return NULL;
+    }
+    memcpy(key + n, j->sched_tag, m + 1);
     return key;
 }
 

@@ -349,9 +349,9 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             tx_jit_stats st;
             tx_jit_get_stats(jit, &st);
             fprintf(stderr,
-                    "txc: jit: %d kernels compiled in %.3f ms, %d cache hits, %d runs taking %.3f ms, "
-                    "%d definitions left to the evaluator\n",
-                    st.ncompiled, st.compile_ms, st.ncache_hits, st.nruns, st.run_ms, st.ndeclined);
+                    "txc: jit: %d kernels compiled in %.3f ms, %d cache hits, %d runs taking %.3f ms "
+                    "(%.3f ms lowering and looking up kernels), %d definitions left to the evaluator\n",
+                    st.ncompiled, st.compile_ms, st.ncache_hits, st.nruns, st.run_ms, st.lower_ms, st.ndeclined);
             if (st.ncompiled > 0)
                 fprintf(stderr, "txc: jit: per-kernel compile time median %.3f ms, max %.3f ms\n",
                         st.compile_median_ms, st.compile_max_ms);
