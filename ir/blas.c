@@ -475,9 +475,11 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
  * products at BLAS speed, which the loops match or beat. */
 static bool tiles_beat_blas(const tx_blas *bk, const layout *L, txrt_dtype dt) {
     if (!bk->tiled_loops || dt != TXRT_F64) return false;
-    if (L->a.copy || L->b.copy || L->c.copy || L->m.n != 1 || L->n.n != 1 || L->k.ext < 1) return false;
-    bool along_n = L->c.sc == 1 && L->b.sc == 1 && L->n.ext >= SHORT_SIDE && L->m.ext >= 4;
-    bool along_m = !along_n && L->c.sr == 1 && L->a.sr == 1 && L->m.ext >= SHORT_SIDE && L->n.ext >= 4;
+    if (L->a.copy || L->b.copy || L->c.copy || L->k.ext < 1) return false;
+    /* the tile runs along one index; the rows may be several (X[i,j,k]*C[k,r]) */
+    bool along_n = L->n.n == 1 && L->c.sc == 1 && L->b.sc == 1 && L->n.ext >= SHORT_SIDE && L->m.ext >= 4;
+    bool along_m = !along_n && L->m.n == 1 && L->c.sr == 1 && L->a.sr == 1 && L->m.ext >= SHORT_SIDE &&
+                   L->n.ext >= 4;
     if (!along_n && !along_m) return false;
     int64_t side = along_n ? L->n.ext : L->m.ext;
     if (side < TILE_MIN_SIDE) return true;

@@ -246,14 +246,16 @@ static void test_tiled_batches(void **state) {
         "C6[i,j] = A6[i,k] * B6[k,j]\n"         /* one thin product, 4.2M multiply-adds: the loops' */
         "B7 = randn(6, 20, seed=9)\nB8 = randn(6, 4, seed=10)\n"
         "C7[i,j] = A2[i,k] * B7[k,j]\n"         /* one small product, j 20 long: the loops' */
-        "C8[i,j] = A2[i,k] * B8[k,j]\n";        /* j 4 long, shorter than a vector */
+        "C8[i,j] = A2[i,k] * B8[k,j]\n"         /* j 4 long, shorter than a vector */
+        "X9 = randn(6, 10, 5, seed=11)\nB9 = randn(5, 16, seed=12)\n"
+        "C9[i,j,r] = X9[i,j,k] * B9[k,r]\n";     /* rows (i,j), r 16 long: the loops' */
     tiled = true;
-    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8", false);
+    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9", false);
     tiled = false;
     assert_int_equal(st.ndefs, 4);
-    assert_int_equal(st.npassed, 4);
-    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8", false);
-    assert_int_equal(st.ndefs, 8);
+    assert_int_equal(st.npassed, 5);
+    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9", false);
+    assert_int_equal(st.ndefs, 9);
     assert_int_equal(st.npassed, 0);
 }
 
