@@ -64,7 +64,7 @@ static void put_acc(FILE *o, int acc) {
 static void num(FILE *o, double x, bool single) {
     if (isnan(x)) { put(o, "nan"); return; }
     if (isinf(x)) { put(o, x < 0 ? "-inf" : "inf"); return; }
-    if (x == (double)(int)x && fabs(x) < 10 && !(x == 0 && signbit(x))) {   /* what %.1g gives */
+    if (fabs(x) < 10 && x == (double)(int)x && !(x == 0 && signbit(x))) {   /* what %.1g gives */
         put_int(o, (int)x);
         return;
     }
