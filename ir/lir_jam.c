@@ -343,6 +343,19 @@ int tx_lir_jam_loop(tx_lir_func *f, tx_lir_block *b, int k, int width) {
  * INTERLEAVE_TRIPS iterations (longer rows and loops are vector loops of
  * their own, whose lanes are independent chains already). */
 
+/* The name of copy c of buffer `name`: "%name.c" for a jammed iteration's
+ * private copy, "%name'c" for a set of partial sums; a further ".2", ".3"
+ * if that is taken, so that printed kernels never show two buffers as one. */
+static const char *copy_name(tx_lir_func *f, const char *name, char sep, int c) {
+    const char *base = tx_arena_printf(f->arena, "%%%s%c%d", name + (name[0] == '%'), sep, c), *cand = base;
+    for (int n = 2;; n++) {
+        bool taken = false;
+        for (int b = 0; b < f->nbufs && !taken; b++) taken = strcmp(f->bufs[b].name, cand) == 0;
+        if (!taken) return cand;
+        cand = tx_arena_printf(f->arena, "%s.%d", base, n);
+    }
+}
+
 #define INTERLEAVE_ROW_BYTES 256
 #define INTERLEAVE_TRIPS 64     /* a body with longer inner loops has work enough per iteration */
 #define JAM_ROWS_TRIPS 4096     /* tx_lir_jam_rows: inner nests of a fused row's loop */
@@ -579,8 +592,7 @@ static int interleave_loop(tx_lir_func *f, tx_lir_block *b, int k, int width, in
             bufmaps[c][x] = x;
             if (v.priv[x]) {   /* a copy of its own, written before it is read */
                 const tx_lir_buf *B = &f->bufs[x];
-                int t = tx_lir_add_buf(f, tx_arena_printf(f->arena, "%%%s.%d", B->name + (B->name[0] == '%'), c),
-                                       B->dtype, B->rank, B->shape, true);
+                int t = tx_lir_add_buf(f, copy_name(f, B->name, '.', c), B->dtype, B->rank, B->shape, true);
                 f->bufs[t].local = true;
                 f->bufs[t].scratch = true;
                 bufmaps[c][x] = t;
@@ -588,8 +600,7 @@ static int interleave_loop(tx_lir_func *f, tx_lir_block *b, int k, int width, in
             }
             if (!v.row[x]) continue;
             int64_t len = v.hi[x] + 1;
-            int t = tx_lir_add_buf(f, tx_arena_printf(f->arena, "%%%s.%d", f->bufs[x].name + (f->bufs[x].name[0] == '%'), c),
-                                   f->bufs[x].dtype, 1, &len, true);
+            int t = tx_lir_add_buf(f, copy_name(f, f->bufs[x].name, v.privatise ? '.' : '\'', c), f->bufs[x].dtype, 1, &len, true);
             f->bufs[t].local = true;
             f->bufs[t].scratch = true;
             bufmaps[c][x] = t;

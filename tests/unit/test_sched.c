@@ -444,10 +444,10 @@ static void interleaves_row_sums(void **state) {
     tx_lir_func *f = row_kernel(a, 13, 5, false);
     assert_true(tx_lir_schedule(f, &o) >= 1);
     char *text = tx_lir_str(f);
-    if (!strstr(text, "%R.3")) fprintf(stderr, "%s", text);
+    if (!strstr(text, "%R'3")) fprintf(stderr, "%s", text);
     assert_non_null(strstr(text, "for k/4 in 0..3"));
     assert_non_null(strstr(text, "for k in 12..13"));
-    assert_non_null(strstr(text, "%R.3"));
+    assert_non_null(strstr(text, "%R'3"));
     free(text);
     const char *why = NULL;
     assert_true(tx_lir_verify(f, &why));
@@ -455,13 +455,13 @@ static void interleaves_row_sums(void **state) {
     f = row_kernel(a, 13, 5, true);
     tx_lir_schedule(f, &o);
     text = tx_lir_str(f);
-    assert_null(strstr(text, "%R.1"));
+    assert_null(strstr(text, "%R'1"));
     free(text);
     o.interleave = 0;
     f = row_kernel(a, 13, 5, false);
     tx_lir_schedule(f, &o);
     text = tx_lir_str(f);
-    assert_null(strstr(text, "%R.1"));
+    assert_null(strstr(text, "%R'1"));
     free(text);
 
     /* nor to a nest of scalar sums alone (a contraction: the register
