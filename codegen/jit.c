@@ -671,20 +671,22 @@ static bool lookup_genv(void *self, const char *name, tx_varinfo *out) {
 }
 
 static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_group_env *env, int *nrun,
-                     tx_diags *d) {
+                     tx_group_rest *rest, tx_diags *d) {
     tx_jit *j = self;
     *nrun = 0;
+    memset(rest, 0, sizeof *rest);
     double t0 = now_ms();
     genv_lookup gl = { env };
     tx_lookup lk = { lookup_genv, &gl };
-    tx_arena *a = tx_arena_new(0);
+    tx_arena *a = tx_arena_new(0), *keep = tx_arena_new(4096);
     const char *why = NULL;
-    tx_fuse_group *g = tx_fuse_plan(a, stmts, n, &lk, env->live, env->ctx, &why);
+    tx_fuse_group *g = tx_fuse_plan(a, keep, stmts, n, &lk, env->live, env->ctx, &why);
     /* the evaluator's limit on the work of one statement (2^50 steps,
      * ir/interp.c) holds for a group too: beyond it the statements run one
      * by one, and the one that is too big fails with its own location */
     if (!g || tx_lir_work(g->kernel) > 1125899906842624.0) {
         tx_arena_free(a);
+        tx_arena_free(keep);
         return 0;
     }
     tx_lir_func *f = g->kernel;
@@ -727,7 +729,7 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
     }
     tx_kernel_fn fn = NULL;
     if (ok) {
-        key = tx_lir_str(f);
+        key = cache_key(j, f);
         double t1 = now_ms();
         j->stats.lower_ms += t1 - t0;
         fn = key ? get_kernel(j, f, key, &err) : NULL;
@@ -742,7 +744,13 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
         for (int k = 0; k < g->nunbind; k++) env->set(env->ctx, g->unbind[k], NULL);
         for (int k = 0; k < nb; k++)
             if (outs[k]) env->set(env->ctx, g->buf_var[k], outs[k]);
-        *nrun = g->nstmts;
+        *nrun = g->ntaken;
+        if (g->rest) {
+            rest->stmt = g->rest;
+            rest->temp = g->rest_temp;
+            rest->arena = keep;
+            keep = NULL;
+        }
     } else {
         decline(j, err ? err : "the fused kernel could not be prepared");
     }
@@ -756,6 +764,7 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
     free(key);
     free(err);
     tx_arena_free(a);
+    tx_arena_free(keep);
     (void)d;
     return 0;
 }

@@ -1017,7 +1017,7 @@ static int try_group(bctx *c, tx_tir_stmt **body, int k, int end, int n) {
     tx_lookup lk = { lk_get, c };
     live_ctx lc = { c, body, end, n };
     const char *why = NULL;
-    tx_fuse_group *g = tx_fuse_plan(c->a, body + k, end - k, &lk, live_after, &lc, &why);
+    tx_fuse_group *g = tx_fuse_plan(c->a, NULL, body + k, end - k, &lk, live_after, &lc, &why);
     if (!g || g->nstmts < 1) return 0;
     tx_lir_func *f = g->kernel;
     int *buf = TX_NEWN(c->a, int, f->nbufs + 1);

@@ -1611,15 +1611,9 @@ static tx_fuse_group *try_group(tx_arena *a, tx_tir_stmt *const *stmts, int n, f
     return g;
 }
 
-tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_tir_stmt *const *stmts, int n, const tx_lookup *lk,
-                            tx_fuse_live_fn live, void *livectx, const char **why) {
-    const char *dummy;
-    if (!why) why = &dummy;
-    *why = "nothing to fuse";
-    if (n <= 0) return NULL;
-    fstmt typed[MAX_GROUP];
-    int mt = type_stretch(a, stmts, n, lk, typed);
-    if (mt == 0) return *why = "the first statement cannot be fused", NULL;
+/* The longest group at the start of the typed stretch (mt statements). */
+static tx_fuse_group *best_group(tx_arena *a, tx_tir_stmt *const *stmts, int n, fstmt *typed, int mt,
+                                 const tx_lookup *lk, tx_fuse_live_fn live, void *livectx, const char **why) {
     for (int m = mt; m >= 1; m--) {
         int maxrows = TXRT_MAX_RANK;
         for (int q = 0; q < m; q++)
@@ -1628,10 +1622,192 @@ tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_tir_stmt *const *stmts, int n, const
         for (int r = maxrows; r >= 0; r--) {
             const char *w = NULL;
             tx_fuse_group *g = try_group(a, stmts, n, typed, m, r, lk, live, livectx, &w);
-            if (g) return g;
+            if (g) {
+                g->ntaken = g->nstmts;
+                return g;
+            }
             if (w) *why = w;
         }
-        (void)maxrows;
     }
     return NULL;
+}
+
+/* ---- splitting a nested reduction off a statement (tx_fuse_plan) --------------------- */
+
+typedef struct split {
+    tx_tir_stmt *part, *rest;
+    int *part_old, *rest_old;   /* per index id of the part / the rest: the statement's id */
+} split;
+
+static void mark_ids(const tx_tir_expr *e, bool *used, bool *bound) {
+    if (!e) return;
+    if (e->kind == TX_TIR_INDEX) used[e->index] = true;
+    if (e->kind == TX_TIR_ACCESS)
+        for (int k = 0; k < e->nsubs; k++)
+            for (int t = 0; t < e->subs[k].nterms; t++) used[e->subs[k].idx[t]] = true;
+    if (e->kind == TX_TIR_REDUCE)
+        for (int k = 0; k < e->nidx; k++) bound[e->idx[k]] = true;
+    mark_ids(e->a, used, bound);
+    mark_ids(e->b, used, bound);
+    mark_ids(e->c, used, bound);
+}
+
+/* The outermost reduction in e, under reductions binding the ids in
+ * `around`, that reads none of some id in `around` (so it has the same
+ * value all along that loop); NULL if none. */
+static const tx_tir_expr *invariant_reduce(const tx_tir_expr *e, bool *around, int nids, tx_arena *a) {
+    if (!e) return NULL;
+    if (e->kind == TX_TIR_REDUCE) {
+        bool *used = TX_NEWN(a, bool, nids), *bound = TX_NEWN(a, bool, nids);
+        mark_ids(e, used, bound);
+        for (int x = 0; x < nids; x++)
+            if (around[x] && !used[x]) return e;
+        for (int k = 0; k < e->nidx; k++) around[e->idx[k]] = true;
+        const tx_tir_expr *r = invariant_reduce(e->a, around, nids, a);
+        for (int k = 0; k < e->nidx; k++) around[e->idx[k]] = false;
+        return r;
+    }
+    const tx_tir_expr *r = invariant_reduce(e->a, around, nids, a);
+    if (!r) r = invariant_reduce(e->b, around, nids, a);
+    if (!r) r = invariant_reduce(e->c, around, nids, a);
+    return r;
+}
+
+/* A copy of e with the node `from` replaced by `to` (ids unchanged). */
+static tx_tir_expr *replace_node(tx_arena *a, const tx_tir_expr *e, const tx_tir_expr *from, tx_tir_expr *to) {
+    if (!e) return NULL;
+    if (e == from) return to;
+    tx_tir_expr *r = TX_NEW(a, tx_tir_expr);
+    *r = *e;
+    r->a = replace_node(a, e->a, from, to);
+    r->b = replace_node(a, e->b, from, to);
+    r->c = replace_node(a, e->c, from, to);
+    return r;
+}
+
+/* A DEF out[first nout of ids] = rhs over the statement s's indices ids
+ * (renumbered in that order, ranges to be inferred); *old gets the map
+ * back to s's ids. */
+static tx_tir_stmt *sub_def(tx_arena *a, const tx_tir_stmt *s, const char *out, tx_span out_span, const int *ids,
+                            int nids, int nout, const tx_tir_expr *rhs, int **old) {
+    int *map = TX_NEWN(a, int, s->nindices + 1);
+    for (int k = 0; k < s->nindices; k++) map[k] = -1;
+    tx_tir_stmt *d = TX_NEW(a, tx_tir_stmt);
+    *d = *s;
+    d->out = out;
+    d->out_span = out_span;
+    d->nout = nout;
+    d->out_idx = TX_NEWN(a, int, nout + 1);
+    d->nindices = nids;
+    d->indices = TX_NEWN(a, tx_tir_index, nids + 1);
+    *old = TX_NEWN(a, int, nids + 1);
+    for (int k = 0; k < nids; k++) {
+        map[ids[k]] = k;
+        (*old)[k] = ids[k];
+        d->indices[k] = s->indices[ids[k]];
+        d->indices[k].lo = 0;
+        d->indices[k].extent = -1;
+        if (k < nout) d->out_idx[k] = k;
+    }
+    d->rhs = tx_tir_clone_map(a, rhs, map);
+    return d;
+}
+
+/* Split s (see tx_fuse_plan) into part and rest, in arena a. */
+static bool split_stmt(tx_arena *a, const tx_tir_stmt *s, split *sp) {
+    if (s->kind != TX_TIR_DEF || s->accumulate || s->ellipsis || !s->rhs || s->nindices <= 0) return false;
+    int n = s->nindices;
+    bool *around = TX_NEWN(a, bool, n);
+    const tx_tir_expr *r = invariant_reduce(s->rhs, around, n, a);
+    if (!r) return false;
+    bool *used = TX_NEWN(a, bool, n), *bound = TX_NEWN(a, bool, n);
+    mark_ids(r, used, bound);
+    int *ids = TX_NEWN(a, int, n), nfree = 0, nids = 0;
+    for (int x = 0; x < n; x++)
+        if (used[x] && !bound[x]) ids[nids++] = x;
+    nfree = nids;
+    if (nfree == 0) return false;   /* a scalar: nothing rows could share */
+    for (int x = 0; x < n; x++)
+        if (bound[x]) ids[nids++] = x;
+    const char *name = tx_arena_printf(a, "%%%s.h", s->out + (s->out[0] == '%'));
+    sp->part = sub_def(a, s, name, r->span, ids, nids, nfree, r, &sp->part_old);
+    /* the rest reads the part where r stood */
+    tx_tir_expr *acc = TX_NEW(a, tx_tir_expr);
+    memset(acc, 0, sizeof *acc);
+    acc->kind = TX_TIR_ACCESS;
+    acc->span = r->span;
+    acc->var = name;
+    acc->nsubs = nfree;
+    acc->subs = TX_NEWN(a, tx_tir_affine, nfree);
+    for (int k = 0; k < nfree; k++) {
+        tx_tir_affine *t = &acc->subs[k];
+        t->nterms = 1;
+        t->idx = TX_NEWN(a, int, 1);
+        t->coef = TX_NEWN(a, int64_t, 1);
+        t->idx[0] = ids[k];
+        t->coef[0] = 1;
+        t->span = r->span;
+    }
+    tx_tir_expr *rhs = replace_node(a, s->rhs, r, acc);
+    bool *rused = TX_NEWN(a, bool, n), *rbound = TX_NEWN(a, bool, n);
+    mark_ids(rhs, rused, rbound);
+    int *rids = TX_NEWN(a, int, n), nr = 0;
+    for (int k = 0; k < s->nout; k++) rids[nr++] = s->out_idx[k];
+    for (int x = 0; x < n; x++) {
+        bool out = false;
+        for (int k = 0; k < s->nout; k++) out |= s->out_idx[k] == x;
+        if (!out && (rused[x] || rbound[x])) rids[nr++] = x;
+    }
+    sp->rest = sub_def(a, s, s->out, s->out_span, rids, nr, s->nout, rhs, &sp->rest_old);
+    return true;
+}
+
+/* Did typing give the split part t (index ids mapped by old) the ranges
+ * the whole statement w had? */
+static bool same_ranges(const fstmt *t, const int *old, const fstmt *w) {
+    for (int k = 0; k < t->def->nindices; k++) {
+        const tx_tir_index *x = &t->def->indices[k], *y = &w->def->indices[old[k]];
+        if (x->lo != y->lo || x->extent != y->extent) return false;
+    }
+    return true;
+}
+
+tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_arena *keep, tx_tir_stmt *const *stmts, int n, const tx_lookup *lk,
+                            tx_fuse_live_fn live, void *livectx, const char **why) {
+    const char *dummy;
+    if (!why) why = &dummy;
+    *why = "nothing to fuse";
+    if (n <= 0) return NULL;
+    fstmt typed[MAX_GROUP];
+    int mt = type_stretch(a, stmts, n, lk, typed);
+    if (mt == 0) return *why = "the first statement cannot be fused", NULL;
+    tx_fuse_group *g = best_group(a, stmts, n, typed, mt, lk, live, livectx, why);
+    int m0 = g ? g->nstmts : 0;
+    if (!keep || !g || m0 >= mt || m0 + 2 > MAX_GROUP) return g;
+    /* the group ends at stmts[m0]: split a reduction off it, and keep the
+     * split if the group then takes that part */
+    split sp;
+    if (!split_stmt(keep, stmts[m0], &sp)) return g;
+    tx_tir_stmt **ex = TX_NEWN(a, tx_tir_stmt *, n + 1);
+    for (int k = 0; k < m0; k++) ex[k] = stmts[k];
+    ex[m0] = sp.part;
+    ex[m0 + 1] = sp.rest;
+    for (int k = m0 + 1; k < n; k++) ex[k + 1] = stmts[k];
+    fstmt typed2[MAX_GROUP];
+    int mt2 = type_stretch(a, ex, n + 1, lk, typed2);
+    if (mt2 < m0 + 2 || !same_ranges(&typed2[m0], sp.part_old, &typed[m0]) ||
+        !same_ranges(&typed2[m0 + 1], sp.rest_old, &typed[m0]) ||
+        (typed2[m0].type.dtype != TXRT_F64 && typed2[m0].type.dtype != TXRT_C128))
+        return g;
+    const char *why2 = NULL;
+    tx_fuse_group *g2 = best_group(a, ex, n + 1, typed2, mt2, lk, live, livectx, &why2);
+    if (!g2 || g2->nstmts <= m0) return g;
+    if (g2->nstmts == m0 + 1) {
+        g2->ntaken = m0;
+        g2->rest = sp.rest;
+        g2->rest_temp = sp.part->out;
+    } else {
+        g2->ntaken = g2->nstmts - 1;   /* both parts: the whole statement */
+    }
+    return g2;
 }

@@ -60,7 +60,13 @@ typedef enum {
 } tx_fuse_buf_kind;
 
 typedef struct tx_fuse_group {
-    int nstmts;                 /* the group is stmts[0..nstmts) of the stretch */
+    int nstmts;                 /* the group's statements (role, reduction_major) */
+    int ntaken;                 /* the stretch's statements it runs whole: stmts[0..ntaken) */
+    /* Set when the group also computed a reduction split off stmts[ntaken]
+     * (see tx_fuse_plan): that statement rewritten to read the result,
+     * bound to rest_temp, instead of computing it (in the `keep` arena). */
+    tx_tir_stmt *rest;
+    const char *rest_temp;
     tx_fuse_role *role;         /* per statement of the group */
     bool *reduction_major;      /* per statement: lowered with J outside R */
     int nrows;                  /* shared outermost output indices */
@@ -80,8 +86,20 @@ typedef bool (*tx_fuse_live_fn)(void *ctx, const char *name);
  * lk gives the types of the tensors the stretch reads from the
  * environment.  Returns NULL (with a reason in *why, arena text) when no
  * group worth fusing starts at stmts[0]; the caller runs stmts[0] as
- * usual then.  The kernel is verified (tx_lir_verify). */
-tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_tir_stmt *const *stmts, int n, const tx_lookup *lk,
+ * usual then.  The kernel is verified (tx_lir_verify).
+ *
+ * With a `keep` arena, a statement that ends the group may be split: in
+ * O[i,b] = sum[j](E[i,j]*V[j,b] / sum[k](E[i,k])) the inner sum does not
+ * change with j or b, and it is a row reduction of E, which the group
+ * computing E can do in the same pass, while the product stays the
+ * planner's.  The statement becomes %O.h[i] = sum[k](E[i,k]) and
+ * O[i,b] = sum[j](E[i,j]*V[j,b] / %O.h[i]); when the group then takes the
+ * first part, the second is returned in `rest` (allocated in keep) for the
+ * caller to run in place of stmts[ntaken].  Only when the parts' index
+ * ranges, inferred on their own, are the statement's, and the split-off
+ * value is double precision (f64, c128: stored as it was computed), so
+ * values and diagnostics are the unsplit statement's. */
+tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_arena *keep, tx_tir_stmt *const *stmts, int n, const tx_lookup *lk,
                             tx_fuse_live_fn live, void *livectx, const char **why);
 
 const char *tx_fuse_role_name(tx_fuse_role r);   /* "inline", "row", "stored", "dead" */

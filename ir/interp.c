@@ -2435,7 +2435,8 @@ static bool group_live(void *ctx, const char *name) {
 }
 
 /* Offer the stretch of DEFs starting at body[k] to the group backend;
- * *nrun gets how many statements it ran. */
+ * *nrun gets how many statements it ran.  When the group also computed
+ * part of the next statement, what is left of that one runs here too. */
 static int run_group(run *r, env *e, tx_tir_stmt **body, int n, int k, int *nrun) {
     *nrun = 0;
     int end = k;
@@ -2443,9 +2444,17 @@ static int run_group(run *r, env *e, tx_tir_stmt **body, int n, int k, int *nrun
     group_ctx g = { r, e, end };
     tx_group_env ge = { group_get, group_set, group_live, &g };
     int got = 0;
-    int rc = r->in->group.run_group(r->in->group.self, body + k, end - k, &ge, &got, r->d);
+    tx_group_rest rest = { NULL, NULL, NULL };
+    int rc = r->in->group.run_group(r->in->group.self, body + k, end - k, &ge, &got, &rest, r->d);
+    if (!rc && (got < 0 || got > end - k)) got = 0;
+    if (!rc && got > 0 && got < end - k && rest.stmt) {
+        r->fr->pos = k + got;
+        rc = exec_stmt(r, e, rest.stmt);
+        if (rest.temp) env_remove(e, rest.temp);
+        if (!rc) got++;
+    }
+    tx_arena_free(rest.arena);
     if (rc) return rc;
-    if (got < 0 || got > end - k) got = 0;
     *nrun = got;
     return RC_OK;
 }

@@ -103,9 +103,19 @@ typedef struct tx_group_env {
     void *ctx;
 } tx_group_env;
 
+/* What is left of the statement after the ones a group ran, when the
+ * group also computed part of it (ir/fuse.h, tx_fuse_plan): `stmt` runs in
+ * place of stmts[nrun], reading `temp`, which is unbound afterwards; the
+ * evaluator frees `arena`, which holds stmt. */
+typedef struct tx_group_rest {
+    tx_tir_stmt *stmt;
+    const char *temp;
+    tx_arena *arena;
+} tx_group_rest;
+
 typedef struct tx_group_backend {
     int (*run_group)(void *self, tx_tir_stmt *const *stmts, int n, const tx_group_env *env,
-                     int *nrun, tx_diags *d);
+                     int *nrun, tx_group_rest *rest, tx_diags *d);
     void *self;
 } tx_group_backend;
 

@@ -919,38 +919,6 @@ static tx_tir_expr *mk_access(pctx *c, const char *var, const int *ids, int n, t
     return e;
 }
 
-/* Copy of e with index ids mapped through map (NULL: identity). */
-static tx_tir_expr *clone_map(tx_arena *a, const tx_tir_expr *e, const int *map) {
-    if (!e) return NULL;
-    tx_tir_expr *r = TX_NEW(a, tx_tir_expr);
-    *r = *e;
-#define M(x) (map ? map[x] : (x))
-    if (e->kind == TX_TIR_INDEX) r->index = M(e->index);
-    if (e->kind == TX_TIR_ACCESS && e->nsubs > 0) {
-        r->subs = TX_NEWN(a, tx_tir_affine, e->nsubs);
-        for (int k = 0; k < e->nsubs; k++) {
-            const tx_tir_affine *s = &e->subs[k];
-            tx_tir_affine *d = &r->subs[k];
-            *d = *s;
-            d->idx = TX_NEWN(a, int, s->nterms + 1);
-            d->coef = TX_NEWN(a, int64_t, s->nterms + 1);
-            for (int j = 0; j < s->nterms; j++) {
-                d->idx[j] = M(s->idx[j]);
-                d->coef[j] = s->coef[j];
-            }
-        }
-    }
-    if (e->kind == TX_TIR_REDUCE) {
-        r->idx = TX_NEWN(a, int, e->nidx + 1);
-        for (int k = 0; k < e->nidx; k++) r->idx[k] = M(e->idx[k]);
-    }
-#undef M
-    r->a = clone_map(a, e->a, map);
-    r->b = clone_map(a, e->b, map);
-    r->c = clone_map(a, e->c, map);
-    return r;
-}
-
 /* The free indices of e. */
 static imask freeix(const tx_tir_expr *e) {
     if (!e) return 0;
@@ -1171,7 +1139,7 @@ static tx_tir_stmt *make_def(pctx *c, const char *out, const int *oids, int nout
         y->lo = 0;
         y->extent = (int64_t)c->ext[ids[k]];
     }
-    s->rhs = clone_map(c->a, rhs, map);
+    s->rhs = tx_tir_clone_map(c->a, rhs, map);
     return s;
 }
 
@@ -1678,7 +1646,7 @@ static void net_subst(pctx *c, net *n, int from, int to) {
     map[from] = to;
     for (int k = 0; k < n->nf; k++) {
         if (!(n->f[k].mask & bit(from))) continue;
-        n->f[k].e = clone_map(c->a, n->f[k].e, map);
+        n->f[k].e = tx_tir_clone_map(c->a, n->f[k].e, map);
         n->f[k].mask = freeix(n->f[k].e);
         n->f[k].cheap = cheap_expr(n->f[k].e);
     }

@@ -1,5 +1,6 @@
 /*
- * tir.c -- small facts about the tensor IR's operators (ir/tir.h).
+ * tir.c -- small facts about the tensor IR's operators, and copying
+ * expressions (ir/tir.h).
  */
 #include "ir/tir.h"
 
@@ -22,4 +23,36 @@ static const char *const op_names[TX_TOP__COUNT] = {
 const char *tx_tir_op_name(tx_tir_op op) {
     if ((int)op < 0 || op >= TX_TOP__COUNT) return "?";
     return op_names[op];
+}
+
+/* See ir/tir.h. */
+tx_tir_expr *tx_tir_clone_map(tx_arena *a, const tx_tir_expr *e, const int *map) {
+    if (!e) return NULL;
+    tx_tir_expr *r = TX_NEW(a, tx_tir_expr);
+    *r = *e;
+#define M(x) (map ? map[x] : (x))
+    if (e->kind == TX_TIR_INDEX) r->index = M(e->index);
+    if (e->kind == TX_TIR_ACCESS && e->nsubs > 0) {
+        r->subs = TX_NEWN(a, tx_tir_affine, e->nsubs);
+        for (int k = 0; k < e->nsubs; k++) {
+            const tx_tir_affine *s = &e->subs[k];
+            tx_tir_affine *d = &r->subs[k];
+            *d = *s;
+            d->idx = TX_NEWN(a, int, s->nterms + 1);
+            d->coef = TX_NEWN(a, int64_t, s->nterms + 1);
+            for (int j = 0; j < s->nterms; j++) {
+                d->idx[j] = M(s->idx[j]);
+                d->coef[j] = s->coef[j];
+            }
+        }
+    }
+    if (e->kind == TX_TIR_REDUCE) {
+        r->idx = TX_NEWN(a, int, e->nidx + 1);
+        for (int k = 0; k < e->nidx; k++) r->idx[k] = M(e->idx[k]);
+    }
+#undef M
+    r->a = tx_tir_clone_map(a, e->a, map);
+    r->b = tx_tir_clone_map(a, e->b, map);
+    r->c = tx_tir_clone_map(a, e->c, map);
+    return r;
 }

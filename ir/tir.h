@@ -98,6 +98,11 @@ struct tx_tir_expr {
     int str_len;
 };
 
+/* A deep copy of e (in a) with every index id x replaced by map[x] (map
+ * NULL: the same ids): accesses' subscripts, index values, reductions'
+ * bound indices. */
+tx_tir_expr *tx_tir_clone_map(tx_arena *a, const tx_tir_expr *e, const int *map);
+
 /* An index variable of a def. */
 typedef struct tx_tir_index {
     const char *name;

@@ -189,8 +189,8 @@ static bool live_in(void *ctx, const char *name) {
 
 /* Run the first `setup` statements of text on the evaluator, then plan
  * a group at statement `setup` with the given live names. */
-static tx_fuse_group *plan_at(tx_arena *a, const char *text, int setup, const char *const *live, prog *p,
-                              tx_interp **inp) {
+static tx_fuse_group *plan_at(tx_arena *a, tx_arena *keep, const char *text, int setup, const char *const *live,
+                              prog *p, tx_interp **inp) {
     assert_true(compile(p, text));
     tx_interp *in = tx_interp_new(stdout);
     tx_tir_program head = *p->tir;
@@ -199,7 +199,7 @@ static tx_fuse_group *plan_at(tx_arena *a, const char *text, int setup, const ch
     tx_lookup lk = tx_interp_lookup(in);
     liveset ls = { live };
     const char *why = NULL;
-    tx_fuse_group *g = tx_fuse_plan(a, p->tir->stmts + setup, p->tir->nstmts - setup, &lk, live_in, &ls, &why);
+    tx_fuse_group *g = tx_fuse_plan(a, keep, p->tir->stmts + setup, p->tir->nstmts - setup, &lk, live_in, &ls, &why);
     *inp = in;
     return g;
 }
@@ -223,7 +223,7 @@ static void test_group_attention(void **state) {
     prog p;
     tx_interp *in;
     const char *live[] = { "O", NULL };
-    tx_fuse_group *g = plan_at(a, ATTN, 5, live, &p, &in);
+    tx_fuse_group *g = plan_at(a, NULL, ATTN, 5, live, &p, &in);
     assert_non_null(g);
     assert_int_equal(g->nstmts, 3);
     assert_int_equal(g->role[0], TX_FUSE_INLINE);   /* A: never stored */
@@ -242,7 +242,7 @@ static void test_group_attention(void **state) {
 
     /* D read later: stored too; A still not */
     const char *live2[] = { "O", "D", NULL };
-    g = plan_at(a, ATTN, 5, live2, &p, &in);
+    g = plan_at(a, NULL, ATTN, 5, live2, &p, &in);
     assert_non_null(g);
     assert_int_equal(g->role[0], TX_FUSE_INLINE);
     assert_int_equal(g->role[1], TX_FUSE_STORED);
@@ -252,7 +252,7 @@ static void test_group_attention(void **state) {
 
     /* A read later: it must be materialised */
     const char *live3[] = { "O", "A", NULL };
-    g = plan_at(a, ATTN, 5, live3, &p, &in);
+    g = plan_at(a, NULL, ATTN, 5, live3, &p, &in);
     if (g) {
         assert_int_equal(g->role[0], TX_FUSE_STORED);
         assert_true(has_buf(g, "A"));
@@ -269,7 +269,7 @@ static void test_group_elementwise(void **state) {
     tx_interp *in;
     const char *text = "X = randn(100, seed=1)\nT = exp(X)\nU[i] = T[i]*sin(X[i])\nY[i] = U[i] + sqrt(abs(X[i]))\n";
     const char *live[] = { "Y", NULL };
-    tx_fuse_group *g = plan_at(a, text, 1, live, &p, &in);
+    tx_fuse_group *g = plan_at(a, NULL, text, 1, live, &p, &in);
     assert_non_null(g);
     assert_int_equal(g->nstmts, 3);
     assert_int_equal(g->role[0], TX_FUSE_INLINE);
@@ -282,14 +282,14 @@ static void test_group_elementwise(void **state) {
 
     /* a producer used twice at different elements and expensive is not recomputed */
     const char *text2 = "X = randn(10, seed=1)\nT[i] = exp(X[i])\nY[i,j] = T[i]*T[j]\n";
-    g = plan_at(a, text2, 1, live, &p, &in);
+    g = plan_at(a, NULL, text2, 1, live, &p, &in);
     if (g) assert_int_not_equal(g->role[0], TX_FUSE_INLINE);
     tx_interp_free(in);
     prog_free(&p);
 
     /* one elementwise statement alone: nothing to fuse */
     const char *text3 = "X = randn(10, seed=1)\nY[i] = exp(X[i])*sin(X[i])\n";
-    g = plan_at(a, text3, 1, live, &p, &in);
+    g = plan_at(a, NULL, text3, 1, live, &p, &in);
     assert_null(g);
     tx_interp_free(in);
     prog_free(&p);
@@ -297,7 +297,7 @@ static void test_group_elementwise(void **state) {
     /* += ends a group */
     const char *text4 = "X = randn(10, seed=1)\nY = zeros(10)\nT[i] = exp(X[i])\nY[i] += T[i]\n";
     const char *live4[] = { "Y", "T", NULL };
-    g = plan_at(a, text4, 2, live4, &p, &in);
+    g = plan_at(a, NULL, text4, 2, live4, &p, &in);
     assert_null(g);
     tx_interp_free(in);
     prog_free(&p);
@@ -317,7 +317,7 @@ static void test_group_softmax_logsumexp(void **state) {
         "O[i,b] = E[i,j]*V[j,b]/sum[k](E[i,k])\n";
     const char *live[] = { "O", NULL };
     /* S is a plain matrix product: left to the planner (BLAS) */
-    tx_fuse_group *g = plan_at(a, text, 3, live, &p, &in);
+    tx_fuse_group *g = plan_at(a, NULL, text, 3, live, &p, &in);
     assert_null(g);
     tx_interp_free(in);
     prog_free(&p);
@@ -329,20 +329,58 @@ static void test_group_softmax_logsumexp(void **state) {
         "M[i] = max[j](S[i,j])\n"
         "E[i,j] = exp(S[i,j] - M[i])\n"
         "O[i,b] = E[i,j]*V[j,b]/sum[k](E[i,k])\n";
-    g = plan_at(a, text2, 4, live, &p, &in);
+    g = plan_at(a, NULL, text2, 4, live, &p, &in);
     assert_non_null(g);
     assert_int_equal(g->nstmts, 2);
+    assert_int_equal(g->ntaken, 2);
+    assert_null(g->rest);
     assert_int_equal(g->role[0], TX_FUSE_ROW);
     assert_int_equal(g->role[1], TX_FUSE_STORED);
     assert_false(has_buf(g, "M"));
     tx_interp_free(in);
     prog_free(&p);
+    /* allowed to split O: its row sum of E joins the pass that makes E,
+     * and what is left of O reads it */
+    tx_arena *keep = tx_arena_new(0);
+    g = plan_at(a, keep, text2, 4, live, &p, &in);
+    assert_non_null(g);
+    assert_int_equal(g->nstmts, 3);
+    assert_int_equal(g->ntaken, 2);
+    assert_non_null(g->rest);
+    assert_string_equal(g->rest_temp, "%O.h");
+    assert_int_equal(g->role[2], TX_FUSE_STORED);
+    assert_true(has_buf(g, "%O.h") && has_buf(g, "E"));
+    assert_string_equal(g->rest->out, "O");
+    assert_int_equal(g->rest->nindices, 3);   /* i, b, j: k went with the sum */
+    tx_interp_free(in);
+    prog_free(&p);
+    /* no split when the sum's own ranges differ from the statement's (here
+     * i runs over F's 8 rows in the sum, over 7 in the statement, which
+     * reads row i+1), nor in f32 */
+    const char *text5 =
+        "E = randn(8, 6, seed=1)\nV = randn(6, 4, seed=3)\n"
+        "M[i] = max[j](E[i,j])\nF[i,j] = exp(E[i,j] - M[i])\n"
+        "O[i,b] = F[i+1,j]*V[j,b]/sum[k](F[i,k])\n";
+    g = plan_at(a, keep, text5, 2, live, &p, &in);
+    assert_true(g == NULL || g->rest == NULL);
+    tx_interp_free(in);
+    prog_free(&p);
+    const char *text6 =
+        "E = cast(randn(8, 6, seed=1), \"f32\")\nV = cast(randn(6, 4, seed=3), \"f32\")\n"
+        "M[i] = max[j](E[i,j])\nF[i,j] = exp(E[i,j] - M[i])\n"
+        "O[i,b] = F[i,j]*V[j,b]/sum[k](F[i,k])\n";
+    g = plan_at(a, keep, text6, 4, live, &p, &in);   /* randn, cast: two statements each */
+    assert_non_null(g);
+    assert_null(g->rest);
+    tx_interp_free(in);
+    prog_free(&p);
+    tx_arena_free(keep);
 
     /* logsumexp: the repeated max is computed once per row */
     const char *text3 = "X = randn(6, 9, seed=1)\n"
                         "L[i] = log(sum[j](exp(X[i,j]-max[k](X[i,k])))) + max[k](X[i,k])\n";
     const char *live3[] = { "L", NULL };
-    g = plan_at(a, text3, 1, live3, &p, &in);
+    g = plan_at(a, NULL, text3, 1, live3, &p, &in);
     assert_non_null(g);
     assert_int_equal(g->nstmts, 1);
     assert_true(g->ncse >= 1);
@@ -593,7 +631,7 @@ static void test_parallel_private(void **state) {
     prog p;
     tx_interp *in;
     const char *live[] = { "O", NULL };
-    tx_fuse_group *g = plan_at(a, ATTN, 5, live, &p, &in);
+    tx_fuse_group *g = plan_at(a, NULL, ATTN, 5, live, &p, &in);
     assert_non_null(g);
     tx_lir_func *f = g->kernel;
     tx_lir_sched_opts o;
