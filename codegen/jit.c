@@ -120,6 +120,9 @@ struct tx_jit {
     FILE *emit_out;
     tx_cg_emit_kind emit_kind;
     char *last_decline;
+    tx_arena *names;              /* names of split-off temporaries (intern_name) */
+    const char **interned;
+    int ninterned, capinterned;
     char sched_tag[160];          /* cache_key's suffix, for the options in tag_opts */
     tx_lir_sched_opts tag_opts;
     int tag_jam;
@@ -324,6 +327,8 @@ void tx_jit_free(tx_jit *j) {
     }
     if (j->tsc) LLVMOrcDisposeThreadSafeContext(j->tsc);
     if (j->tm) LLVMDisposeTargetMachine(j->tm);
+    free(j->interned);
+    tx_arena_free(j->names);
     for (size_t k = 0; k < j->capcache; k++) free(j->cache[k].key);
     free(j->cache);
     free(j->kernel_ms);
@@ -670,6 +675,24 @@ static bool lookup_genv(void *self, const char *name, tx_varinfo *out) {
     return true;
 }
 
+/* A copy of name that lives as long as the JIT (tx_fuse_split.intern):
+ * the run-time planner caches plans of split statements, which name their
+ * temporaries.  One copy per distinct name; NULL when out of memory. */
+static const char *intern_name(void *self, const char *name) {
+    tx_jit *j = self;
+    for (int k = 0; k < j->ninterned; k++)
+        if (strcmp(j->interned[k], name) == 0) return j->interned[k];
+    if (j->ninterned == j->capinterned) {
+        int cap = j->capinterned ? 2 * j->capinterned : 16;
+        const char **v = realloc(j->interned, sizeof *v * (size_t)cap);
+        if (!v) return NULL;
+        j->interned = v;
+        j->capinterned = cap;
+    }
+    if (!j->names) j->names = tx_arena_new(0);
+    return j->interned[j->ninterned++] = tx_arena_strdup(j->names, name);
+}
+
 static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_group_env *env, int *nrun,
                      tx_group_rest *rest, tx_diags *d) {
     tx_jit *j = self;
@@ -680,7 +703,8 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
     tx_lookup lk = { lookup_genv, &gl };
     tx_arena *a = tx_arena_new(0), *keep = tx_arena_new(4096);
     const char *why = NULL;
-    tx_fuse_group *g = tx_fuse_plan(a, keep, stmts, n, &lk, env->live, env->ctx, &why);
+    tx_fuse_split split = { keep, intern_name, j };
+    tx_fuse_group *g = tx_fuse_plan(a, &split, stmts, n, &lk, env->live, env->ctx, &why);
     /* the evaluator's limit on the work of one statement (2^50 steps,
      * ir/interp.c) holds for a group too: beyond it the statements run one
      * by one, and the one that is too big fails with its own location */

@@ -1713,8 +1713,9 @@ static tx_tir_stmt *sub_def(tx_arena *a, const tx_tir_stmt *s, const char *out, 
     return d;
 }
 
-/* Split s (see tx_fuse_plan) into part and rest, in arena a. */
-static bool split_stmt(tx_arena *a, const tx_tir_stmt *s, split *sp) {
+/* Split s (see tx_fuse_plan) into part and rest, in how->stmts. */
+static bool split_stmt(const tx_fuse_split *how, const tx_tir_stmt *s, split *sp) {
+    tx_arena *a = how->stmts;
     if (s->kind != TX_TIR_DEF || s->accumulate || s->ellipsis || !s->rhs || s->nindices <= 0) return false;
     int n = s->nindices;
     bool *around = TX_NEWN(a, bool, n);
@@ -1729,7 +1730,8 @@ static bool split_stmt(tx_arena *a, const tx_tir_stmt *s, split *sp) {
     if (nfree == 0) return false;   /* a scalar: nothing rows could share */
     for (int x = 0; x < n; x++)
         if (bound[x]) ids[nids++] = x;
-    const char *name = tx_arena_printf(a, "%%%s.h", s->out + (s->out[0] == '%'));
+    const char *name = how->intern(how->ctx, tx_arena_printf(a, "%%%s.h", s->out + (s->out[0] == '%')));
+    if (!name) return false;
     sp->part = sub_def(a, s, name, r->span, ids, nids, nfree, r, &sp->part_old);
     /* the rest reads the part where r stood */
     tx_tir_expr *acc = TX_NEW(a, tx_tir_expr);
@@ -1772,8 +1774,8 @@ static bool same_ranges(const fstmt *t, const int *old, const fstmt *w) {
     return true;
 }
 
-tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_arena *keep, tx_tir_stmt *const *stmts, int n, const tx_lookup *lk,
-                            tx_fuse_live_fn live, void *livectx, const char **why) {
+tx_fuse_group *tx_fuse_plan(tx_arena *a, const tx_fuse_split *split, tx_tir_stmt *const *stmts, int n,
+                            const tx_lookup *lk, tx_fuse_live_fn live, void *livectx, const char **why) {
     const char *dummy;
     if (!why) why = &dummy;
     *why = "nothing to fuse";
@@ -1783,11 +1785,11 @@ tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_arena *keep, tx_tir_stmt *const *stm
     if (mt == 0) return *why = "the first statement cannot be fused", NULL;
     tx_fuse_group *g = best_group(a, stmts, n, typed, mt, lk, live, livectx, why);
     int m0 = g ? g->nstmts : 0;
-    if (!keep || !g || m0 >= mt || m0 + 2 > MAX_GROUP) return g;
+    if (!split || !g || m0 >= mt || m0 + 2 > MAX_GROUP) return g;
     /* the group ends at stmts[m0]: split a reduction off it, and keep the
      * split if the group then takes that part */
-    split sp;
-    if (!split_stmt(keep, stmts[m0], &sp)) return g;
+    struct split sp;
+    if (!split_stmt(split, stmts[m0], &sp)) return g;
     tx_tir_stmt **ex = TX_NEWN(a, tx_tir_stmt *, n + 1);
     for (int k = 0; k < m0; k++) ex[k] = stmts[k];
     ex[m0] = sp.part;

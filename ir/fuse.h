@@ -64,7 +64,7 @@ typedef struct tx_fuse_group {
     int ntaken;                 /* the stretch's statements it runs whole: stmts[0..ntaken) */
     /* Set when the group also computed a reduction split off stmts[ntaken]
      * (see tx_fuse_plan): that statement rewritten to read the result,
-     * bound to rest_temp, instead of computing it (in the `keep` arena). */
+     * bound to rest_temp, instead of computing it (in split->stmts). */
     tx_tir_stmt *rest;
     const char *rest_temp;
     tx_fuse_role *role;         /* per statement of the group */
@@ -82,25 +82,35 @@ typedef struct tx_fuse_group {
 /* Liveness oracle: may `name` be read after the stretch? */
 typedef bool (*tx_fuse_live_fn)(void *ctx, const char *name);
 
+/* Where tx_fuse_plan may put a split statement (see there): `stmts` holds
+ * the rest statement until it has run; `intern` returns a copy of a name
+ * that lives as long as the caller's plans may (the run-time planner's
+ * cache keeps the names of the statements it planned). */
+typedef struct tx_fuse_split {
+    tx_arena *stmts;
+    const char *(*intern)(void *ctx, const char *name);
+    void *ctx;
+} tx_fuse_split;
+
 /* Plan and lower a group at the start of stmts[0..n) (DEFs as written).
  * lk gives the types of the tensors the stretch reads from the
  * environment.  Returns NULL (with a reason in *why, arena text) when no
  * group worth fusing starts at stmts[0]; the caller runs stmts[0] as
  * usual then.  The kernel is verified (tx_lir_verify).
  *
- * With a `keep` arena, a statement that ends the group may be split: in
+ * With `split`, a statement that ends the group may be split: in
  * O[i,b] = sum[j](E[i,j]*V[j,b] / sum[k](E[i,k])) the inner sum does not
  * change with j or b, and it is a row reduction of E, which the group
  * computing E can do in the same pass, while the product stays the
  * planner's.  The statement becomes %O.h[i] = sum[k](E[i,k]) and
  * O[i,b] = sum[j](E[i,j]*V[j,b] / %O.h[i]); when the group then takes the
- * first part, the second is returned in `rest` (allocated in keep) for the
- * caller to run in place of stmts[ntaken].  Only when the parts' index
+ * first part, the second is returned in `rest` (allocated in
+ * split->stmts) for the caller to run in place of stmts[ntaken].  Only when the parts' index
  * ranges, inferred on their own, are the statement's, and the split-off
  * value is double precision (f64, c128: stored as it was computed), so
  * values and diagnostics are the unsplit statement's. */
-tx_fuse_group *tx_fuse_plan(tx_arena *a, tx_arena *keep, tx_tir_stmt *const *stmts, int n, const tx_lookup *lk,
-                            tx_fuse_live_fn live, void *livectx, const char **why);
+tx_fuse_group *tx_fuse_plan(tx_arena *a, const tx_fuse_split *split, tx_tir_stmt *const *stmts, int n,
+                            const tx_lookup *lk, tx_fuse_live_fn live, void *livectx, const char **why);
 
 const char *tx_fuse_role_name(tx_fuse_role r);   /* "inline", "row", "stored", "dead" */
 

@@ -189,8 +189,8 @@ static bool live_in(void *ctx, const char *name) {
 
 /* Run the first `setup` statements of text on the evaluator, then plan
  * a group at statement `setup` with the given live names. */
-static tx_fuse_group *plan_at(tx_arena *a, tx_arena *keep, const char *text, int setup, const char *const *live,
-                              prog *p, tx_interp **inp) {
+static tx_fuse_group *plan_at(tx_arena *a, const tx_fuse_split *keep, const char *text, int setup,
+                              const char *const *live, prog *p, tx_interp **inp) {
     assert_true(compile(p, text));
     tx_interp *in = tx_interp_new(stdout);
     tx_tir_program head = *p->tir;
@@ -203,6 +203,8 @@ static tx_fuse_group *plan_at(tx_arena *a, tx_arena *keep, const char *text, int
     *inp = in;
     return g;
 }
+
+static const char *keep_name(void *ctx, const char *name) { return tx_arena_strdup(ctx, name); }
 
 static bool has_buf(const tx_fuse_group *g, const char *name) {
     for (int k = 0; k < g->kernel->nbufs; k++)
@@ -341,7 +343,8 @@ static void test_group_softmax_logsumexp(void **state) {
     prog_free(&p);
     /* allowed to split O: its row sum of E joins the pass that makes E,
      * and what is left of O reads it */
-    tx_arena *keep = tx_arena_new(0);
+    tx_arena *ka = tx_arena_new(0);
+    tx_fuse_split split = { ka, keep_name, ka }, *keep = &split;
     g = plan_at(a, keep, text2, 4, live, &p, &in);
     assert_non_null(g);
     assert_int_equal(g->nstmts, 3);
@@ -374,7 +377,7 @@ static void test_group_softmax_logsumexp(void **state) {
     assert_null(g->rest);
     tx_interp_free(in);
     prog_free(&p);
-    tx_arena_free(keep);
+    tx_arena_free(ka);
 
     /* logsumexp: the repeated max is computed once per row */
     const char *text3 = "X = randn(6, 9, seed=1)\n"
