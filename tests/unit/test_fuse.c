@@ -566,6 +566,7 @@ static char *gen_program(int seed, int *nstmts) {
     g.cplx = dt == 5;
     put(&g, "X = randn(%d, %d, seed=%d)\nY = randn(%d, %d, seed=%d)\nw = randn(%d, seed=%d)\n", n, m, seed, n, m,
         seed + 1, n, seed + 2);
+    put(&g, "Z = randn(%d, 3, seed=%d)\n", m, seed + 3);
     if (dt == 4) put(&g, "X = cast(X, \"f32\")\nw = cast(w, \"f32\")\n");
     if (dt == 5) put(&g, "X = X + 1j*Y\n");
     g.mat[g.nmat++] = "X";
@@ -576,7 +577,7 @@ static char *gen_program(int seed, int *nstmts) {
     static char names[64][8];
     int nn = 0;
     for (int s = 0; s < ns; s++) {
-        int kind = rint_(0, 4);
+        int kind = rint_(0, 5);
         char *nm = names[nn++];
         gexpr(&g, e, sizeof e / 2, 2);
         /* every statement ranges over i and j */
@@ -595,6 +596,12 @@ static char *gen_program(int seed, int *nstmts) {
             if (g.cplx) put(&g, "%s[i] = sum[j](exp(tanh(%s)))\n", nm, e);
             else put(&g, "%s[i] = log(sum[j](exp(tanh(%s)))) + max[k](X[i,k])\n", nm, e);
             g.vec[g.nvec++] = nm;
+        } else if (kind == 5) {
+            /* a product the planner runs, with a row sum under it that the
+             * fuser may split off into the group before (ir/fuse.h) */
+            snprintf(nm, 8, "P%d", s);
+            const char *A = g.mat[rint_(0, g.nmat - 1)];
+            put(&g, "%s[i,l] = %s[i,j]*Z[j,l] / (sum[k](abs(%s[i,k])) + 1)\n", nm, A, A);
         } else {
             snprintf(nm, 8, "U%d", s);
             gexpr(&g, e2, sizeof e2, 1);
