@@ -531,7 +531,18 @@ static int tile(tx_lir_func *f, const tx_lir_sched_opts *o) {
     /* the reduction reads every operand stride-1 (or not at all) and is
      * long enough to vectorise by itself: keep it innermost, no tile */
     if (L.r >= 0 && L.s_r > 0 && !L.strided_r && L.r_extent >= 4 * (int64_t)o->jam_width) return 0;
-    int n = tx_lir_jam_loop(f, at.b, at.k, (int)tile_width(l, o));
+    int64_t w = tile_width(l, o);
+    int n = tx_lir_jam_loop(f, at.b, at.k, (int)w);
+    /* the iterations left after the jammed ones (4088 = 255 x 16 + 8) are a
+     * loop of their own after it: a short one, at least a vector long, is
+     * jammed whole too, so it gets vectors instead of scalar code */
+    if (n && w < l->extent && l->extent % w >= o->jam_width / 2 && at.k + 1 < at.b->n) {
+        tx_lir_stmt *rest = at.b->stmts[at.k + 1];
+        shape rs = { 0, NULL, false, 0 };
+        body_shape(&rest->body, &rs);
+        if (rest->kind == TX_LIR_LOOP && rest->extent == l->extent % w && (int64_t)rs.nodes * rest->extent <= o->max_nodes)
+            n += tx_lir_jam_loop(f, at.b, at.k + 1, (int)rest->extent);
+    }
     if (!n || !p || o->tile_rows < 2 || !L.shared || p->extent < o->tile_rows) return n;
     shape sh = { 0, NULL, false, 0 };
     body_shape(&p->body, &sh);
