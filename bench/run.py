@@ -431,9 +431,9 @@ def other_summary(t):
     m = re.search(r"(\d+) definitions ran through BLAS .* taking ([\d.]+) ms", t.get("blas") or "")
     if m and m.group(1) != "0":
         parts.append("BLAS %s defs, %s ms/run" % (m.group(1), fmt_num(float(m.group(2)) / ((t.get("reps") or 0) + 1))))
-    m = re.search(r"(\d+) groups fused \((\d+) statements\)", t.get("fuse") or "")
+    m = re.search(r"(\d+) groups fused \((\d+) statements, (\d+) reductions split", t.get("fuse") or "")
     if m and m.group(1) != "0":
-        parts.append("fused %s groups" % m.group(1))
+        parts.append("fused %s groups" % m.group(1) + (", %s splits" % m.group(3) if m.group(3) != "0" else ""))
     return "; ".join(parts) or "—"
 
 

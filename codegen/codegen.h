@@ -56,6 +56,7 @@ typedef struct tx_jit_stats {
     int ndeclined;       /* definitions left to the evaluator */
     int nfused;          /* (fuse helper) groups run as one fused kernel */
     int nfused_stmts;    /* (fuse helper) statements in those groups */
+    int nsplit;          /* (fuse helper) reductions split off a statement into a group */
     double compile_median_ms; /* per kernel (wall), over the kernels compiled; 0 if none */
     double compile_max_ms;    /* the slowest kernel */
 } tx_jit_stats;

@@ -770,6 +770,7 @@ static int run_group(void *self, tx_tir_stmt *const *stmts, int n, const tx_grou
             if (outs[k]) env->set(env->ctx, g->buf_var[k], outs[k]);
         *nrun = g->ntaken;
         if (g->rest) {
+            j->stats.nsplit++;
             rest->stmt = g->rest;
             rest->temp = g->rest_temp;
             rest->arena = keep;

@@ -355,7 +355,8 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             if (st.ncompiled > 0)
                 fprintf(stderr, "txc: jit: per-kernel compile time median %.3f ms, max %.3f ms\n",
                         st.compile_median_ms, st.compile_max_ms);
-            fprintf(stderr, "txc: fuse: %d groups fused (%d statements)%s\n", st.nfused, st.nfused_stmts,
+            fprintf(stderr, "txc: fuse: %d groups fused (%d statements, %d reductions split off the statement after)%s\n",
+                    st.nfused, st.nfused_stmts, st.nsplit,
                     o->no_fuse ? " (--no-fuse)" : "");
         }
         if (tx_plan_runtime_count(planner) > 0)

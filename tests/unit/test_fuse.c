@@ -449,6 +449,10 @@ static void test_results_workloads(void **state) {
         fused += differential(buf, needy);
     }
     assert_true(fused >= 16);
+    /* softmax attention's row sums were split off O into E's group */
+    tx_jit_stats st;
+    tx_jit_get_stats(JIT, &st);
+    assert_true(st.nsplit >= 1);
 }
 
 /* Liveness across loops and functions, and buffers reused in loops. */
