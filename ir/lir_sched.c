@@ -438,6 +438,12 @@ static int64_t tile_width(const tx_lir_stmt *l, const tx_lir_sched_opts *o) {
     return l->extent >= o->jam_width / 2 ? l->extent : 0;
 }
 
+static int body_nodes(const tx_lir_stmt *l) {
+    shape sh = { 0, NULL, false, 0 };
+    body_shape(&l->body, &sh);
+    return sh.nodes;
+}
+
 /* The loop a 1-D tile would jam: one store, stride 1 in the loop's
  * variable, a reduction loop inside, independent iterations. */
 static bool tile_candidate(const tx_lir_func *f, const tx_lir_stmt *l, const tx_lir_sched_opts *o) {
@@ -519,6 +525,28 @@ static void collect_loads(loads *L, const tx_lir_block *b) {
     }
 }
 
+/* The trip count of the body of loop l when it is one reduction loop with
+ * no loop inside it (after accumulator set-up); 0 otherwise. */
+static int64_t flat_reduction(const tx_lir_stmt *l) {
+    const tx_lir_stmt *r = NULL;
+    for (int k = 0; k < l->body.n; k++) {
+        const tx_lir_stmt *s = l->body.stmts[k];
+        if (s->kind != TX_LIR_LOOP) continue;
+        if (r) return 0;
+        r = s;
+    }
+    if (!r) return 0;
+    for (int k = 0; k < r->body.n; k++)
+        if (r->body.stmts[k]->kind == TX_LIR_LOOP) return 0;
+    return r->extent;
+}
+
+/* A wide tile's strip of the vector operand (reduction trips x width
+ * doubles) stays within this, so it is read from L1 (64 products of 128^3:
+ * 32 KiB); a longer reduction (softmax's E V, 2048 x 32 doubles) gained
+ * nothing (5.52 vs 5.71 ms, medians of 6 alternating runs). */
+#define WIDE_STRIP_BYTES ((int64_t)64 << 10)
+
 static int tile(tx_lir_func *f, const tx_lir_sched_opts *o) {
     if (o->jam_width < 2 || tx_lir_work(f) < o->min_tile_work) return 0;
     site at;
@@ -532,6 +560,15 @@ static int tile(tx_lir_func *f, const tx_lir_sched_opts *o) {
      * long enough to vectorise by itself: keep it innermost, no tile */
     if (L.r >= 0 && L.s_r > 0 && !L.strided_r && L.r_extent >= 4 * (int64_t)o->jam_width) return 0;
     int64_t w = tile_width(l, o);
+    /* a flat reduction (a matmul's k) feeds a tile twice as wide: 16
+     * accumulators instead of 8 cover the FMA latency with room to spare
+     * (64 products of 128^3, alternating runs: 3.32-3.38 -> 2.80-3.09 ms);
+     * a nest of short reduction loops (conv1d's c and k) does not gain
+     * (5.5 -> 6.1 ms) */
+    int64_t trips = flat_reduction(l);
+    if (w == o->jam_width && l->extent >= 4 * (int64_t)o->jam_width && trips >= 32 &&
+        trips * 2 * w * 8 <= WIDE_STRIP_BYTES && (int64_t)body_nodes(l) * 2 * w <= o->max_nodes)
+        w = 2 * o->jam_width;
     int n = tx_lir_jam_loop(f, at.b, at.k, (int)w);
     /* the iterations left after the jammed ones (4088 = 255 x 16 + 8) are a
      * loop of their own after it: a short one, at least a vector long, is
@@ -749,10 +786,11 @@ static int row_accs(tx_lir_func *f, tx_lir_block *b, const tx_lir_sched_opts *o)
         }
         w->body = outer;
         b->stmts[k + 1] = w;   /* the zeroing loop stays: it writes each row whole (private rows) */
-        /* about eight vectors of accumulators (jam_width is two) over all rows:
-         * enough independent FMAs to cover their latency (triple-wise
-         * attention n=128, one thread: 6.1 ms at 16 wide, 5.85 at 32) */
-        int width = 4 * o->jam_width / nr;
+        /* about sixteen vectors of accumulators (jam_width is two) over all
+         * rows: enough independent FMAs to cover their latency (triple-wise
+         * attention n=128, one thread: 6.1 ms at 16 wide, 5.85 at 32; two
+         * threads, alternating runs: 2.96-3.00 ms at 32, 2.80-2.93 at 64) */
+        int width = 8 * o->jam_width / nr;
         if (width < o->jam_width / 2) width = o->jam_width / 2;
         while (width > o->jam_width / 2 && width > w->extent) width /= 2;
         tx_lir_jam_loop(f, b, k + 1, width);

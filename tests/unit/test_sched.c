@@ -851,6 +851,26 @@ static void finds_vector_lanes(void **state) {
         tx_jit_free(js[1]);
     }
 
+    /* a flat reduction whose strip of B fits 64 KiB gets a tile twice as
+     * wide (j/32: 16 vector accumulators); a longer one, or a nest of
+     * reduction loops (conv1d above: i/16), keeps j/16 */
+    tenv_add(&env, "G", TXRT_F64, 2, (int64_t[]){ 8, 300 }, -1, 1, 9);
+    tenv_add(&env, "H", TXRT_F64, 2, (int64_t[]){ 300, 64 }, -1, 1, 10);
+    {
+        f = tiled(a, &env, "E[i,j] = G[i,k]*H[k,j]", "i:8 j:64 k:40");
+        char *t = tx_lir_str(f);
+        assert_non_null(strstr(t, "for j/32 in 0..2"));
+        free(t);
+        f = tiled(a, &env, "E[i,j] = G[i,k]*H[k,j]", "i:8 j:64 k:300");
+        t = tx_lir_str(f);
+        assert_non_null(strstr(t, "for j/16 in 0..4"));
+        free(t);
+        tx_jit *js[2] = { session(0, -1), session(16, -1) };
+        assert_int_equal(diff_sessions(js, 2, a, &env, "E[i,j] = G[i,k]*H[k,j]", "i:8 j:64 k:40"), 0);
+        tx_jit_free(js[0]);
+        tx_jit_free(js[1]);
+    }
+
     /* accumulations and stores side by side; what may not move past what */
     assert_int_equal(lane_groups(pair_kernel(a, 0), 16), 2);
     assert_int_equal(lane_groups(pair_kernel(a, 1), 16), 0);
