@@ -438,15 +438,17 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
 /* Batches of products up to this many multiply-adds each go to the JIT's
  * register tiles instead (tiles_beat_blas); so do products whose tile
  * direction is short (SHORT_SIDE up to TILE_MIN_SIDE: one row of the tile
- * covers it), whatever their size, and thin products, whose tile direction
- * is at most THIN_SIDE long, from THIN_MIN_MADDS on, when the operand read
- * as vectors fits in THIN_MAX_BYTES. */
+ * covers it), whatever their size; and from THIN_MIN_MADDS on, products
+ * whose sum is at most THIN_K long (their tiles are four vectors wide,
+ * ir/lir_sched.c) and thin products, whose tile direction is at most
+ * THIN_SIDE long, when the operand read as vectors fits in THIN_MAX_BYTES. */
 #define TILE_MAX_MADDS 1.7e7
 #define TILE_MIN_SIDE 32
 #define SHORT_SIDE 8
 #define THIN_SIDE 128
 #define THIN_MIN_MADDS 4e6
 #define THIN_MAX_BYTES (2.0 * 1024 * 1024)
+#define THIN_K 128
 
 /* Do the JIT's loops beat BLAS on L?  With register tiles emitted as
  * vectors (codegen/llvm.c, ir/lir_lanes.c) a batch of products runs in
@@ -467,7 +469,13 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
  *   20x2000x20 0.035 vs 0.026, 256x256x20 0.088 vs 0.033, 4000x64x8 0.20
  *   vs 0.05, 4000x64x16 0.25 vs 0.09, 20000x256x16 9.0 vs 2.7, 2048x2048x24
  *   8.5 vs 1.9, 64x100000x16 10.7 vs 2.1, 20x200000x20 9.5 vs 3.6,
- *   200000x20x20 5.9 vs 3.0; 1000x16x16 about equal.
+ *   200000x20x20 5.9 vs 3.0; 1000x16x16 about equal;
+ *   short sums (k <= 128): 512x64x512 0.81 vs 0.31, 1024x64x1024 1.41 vs
+ *   1.19, 2048x64x2048 7.7 vs 5.7, 4096x32x4096 23.5 vs 12.9, 2048x128x2048
+ *   12.2 vs 10.9; 2048x256x2048 23.5 vs 22.4 (left to BLAS); 64^3 0.0136
+ *   vs 0.0129 alone, but kron_solve's four 64^3 products went 0.45 -> 0.49
+ *   ms as loops (their threads wake for 0.26M multiply-adds each; BLAS
+ *   runs them on one).
  * The tile runs along the output's unit-stride index, so the operand
  * holding it must have unit stride there too (else the lanes would be
  * gathers), and that index must be long enough to jam.  The planner's
@@ -482,8 +490,8 @@ static bool tiles_beat_blas(const tx_blas *bk, const layout *L, txrt_dtype dt) {
                    L->n.ext >= 4;
     if (!along_n && !along_m) return false;
     int64_t side = along_n ? L->n.ext : L->m.ext;
-    if (side < TILE_MIN_SIDE) return true;
     double per = L->madds / (double)L->nbatch;
+    if (side < TILE_MIN_SIDE || (L->k.ext <= THIN_K && per >= THIN_MIN_MADDS)) return true;
     if (L->nbatch >= 2 && per <= TILE_MAX_MADDS) return true;
     double vec_bytes = 8.0 * (double)L->k.ext * (double)side;
     return side <= THIN_SIDE && per >= THIN_MIN_MADDS && vec_bytes <= THIN_MAX_BYTES;

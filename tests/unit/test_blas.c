@@ -248,14 +248,18 @@ static void test_tiled_batches(void **state) {
         "C7[i,j] = A2[i,k] * B7[k,j]\n"         /* one small product, j 20 long: the loops' */
         "C8[i,j] = A2[i,k] * B8[k,j]\n"         /* j 4 long, shorter than a vector */
         "X9 = randn(6, 10, 5, seed=11)\nB9 = randn(5, 16, seed=12)\n"
-        "C9[i,j,r] = X9[i,j,k] * B9[k,r]\n";     /* rows (i,j), r 16 long: the loops' */
+        "C9[i,j,r] = X9[i,j,k] * B9[k,r]\n"      /* rows (i,j), r 16 long: the loops' */
+        "A10 = randn(512, 64, seed=13)\nB10 = randn(64, 512, seed=14)\n"
+        "C10[i,j] = A10[i,k] * B10[k,j]\n"       /* a sum 64 long, 16.8M multiply-adds: the loops' */
+        "A11 = randn(160, 160, seed=15)\n"
+        "C11[i,j] = A11[i,k] * A11[k,j]\n";      /* a sum 160 long, 160 wide: BLAS's */
     tiled = true;
-    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9", false);
+    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11", false);
     tiled = false;
-    assert_int_equal(st.ndefs, 4);
-    assert_int_equal(st.npassed, 5);
-    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9", false);
-    assert_int_equal(st.ndefs, 9);
+    assert_int_equal(st.ndefs, 5);
+    assert_int_equal(st.npassed, 6);
+    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11", false);
+    assert_int_equal(st.ndefs, 11);
     assert_int_equal(st.npassed, 0);
 }
 
