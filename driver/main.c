@@ -366,7 +366,8 @@ static int run_unit(const options *o, tx_unit *u, double compile_sec) {
             tx_blas_stats bs;
             tx_blas_get_stats(blas, &bs);
             fprintf(stderr, "txc: blas: %d definitions ran through BLAS (%d gemm, %d syrk, %d gemv calls, %d copies) "
-                            "taking %.3f ms\n", bs.ndefs, bs.ngemm, bs.nsyrk, bs.ngemv, bs.ncopies, bs.run_ms);
+                            "taking %.3f ms; %d products ran as loops on a transposed copy\n", bs.ndefs, bs.ngemm,
+                    bs.nsyrk, bs.ngemv, bs.ncopies, bs.run_ms, bs.ntransposed);
         }
         if (tx_interp_side_by_side(in) > 0)
             fprintf(stderr, "txc: lapack: %d pairs of factorizations ran side by side\n", tx_interp_side_by_side(in));

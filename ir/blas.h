@@ -39,6 +39,7 @@ typedef struct tx_blas_stats {
     int ncopies;      /* operands or results permuted through a temporary */
     double run_ms;    /* wall time of the BLAS-run definitions, copies included */
     int npassed;      /* definitions handed to the wrapped backend */
+    int ntransposed;  /* of those, run with an operand transposed first (see blas.c) */
 } tx_blas_stats;
 
 /* A BLAS backend in front of `inner` (copied; NULL: decline what BLAS does

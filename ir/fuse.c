@@ -1673,18 +1673,6 @@ static const tx_tir_expr *invariant_reduce(const tx_tir_expr *e, bool *around, i
     return r;
 }
 
-/* A copy of e with the node `from` replaced by `to` (ids unchanged). */
-static tx_tir_expr *replace_node(tx_arena *a, const tx_tir_expr *e, const tx_tir_expr *from, tx_tir_expr *to) {
-    if (!e) return NULL;
-    if (e == from) return to;
-    tx_tir_expr *r = TX_NEW(a, tx_tir_expr);
-    *r = *e;
-    r->a = replace_node(a, e->a, from, to);
-    r->b = replace_node(a, e->b, from, to);
-    r->c = replace_node(a, e->c, from, to);
-    return r;
-}
-
 /* A DEF out[first nout of ids] = rhs over the statement s's indices ids
  * (renumbered in that order, ranges to be inferred); *old gets the map
  * back to s's ids. */
@@ -1750,7 +1738,7 @@ static bool split_stmt(const tx_fuse_split *how, const tx_tir_stmt *s, split *sp
         t->coef[0] = 1;
         t->span = r->span;
     }
-    tx_tir_expr *rhs = replace_node(a, s->rhs, r, acc);
+    tx_tir_expr *rhs = tx_tir_replace(a, s->rhs, r, acc);
     bool *rused = TX_NEWN(a, bool, n), *rbound = TX_NEWN(a, bool, n);
     mark_ids(rhs, rused, rbound);
     int *rids = TX_NEWN(a, int, n), nr = 0;

@@ -56,3 +56,19 @@ tx_tir_expr *tx_tir_clone_map(tx_arena *a, const tx_tir_expr *e, const int *map)
     r->c = tx_tir_clone_map(a, e->c, map);
     return r;
 }
+
+/* See ir/tir.h. */
+static bool contains(const tx_tir_expr *e, const tx_tir_expr *x) {
+    return e && (e == x || contains(e->a, x) || contains(e->b, x) || contains(e->c, x));
+}
+
+tx_tir_expr *tx_tir_replace(tx_arena *a, const tx_tir_expr *e, const tx_tir_expr *from, tx_tir_expr *to) {
+    if (e == from) return to;
+    if (!contains(e, from)) return (tx_tir_expr *)e;
+    tx_tir_expr *r = TX_NEW(a, tx_tir_expr);
+    *r = *e;
+    r->a = tx_tir_replace(a, e->a, from, to);
+    r->b = tx_tir_replace(a, e->b, from, to);
+    r->c = tx_tir_replace(a, e->c, from, to);
+    return r;
+}

@@ -103,6 +103,10 @@ struct tx_tir_expr {
  * bound indices. */
 tx_tir_expr *tx_tir_clone_map(tx_arena *a, const tx_tir_expr *e, const int *map);
 
+/* A copy of e (in a) with the node `from` replaced by `to`; the nodes not
+ * on the path to `from` are shared with e. */
+tx_tir_expr *tx_tir_replace(tx_arena *a, const tx_tir_expr *e, const tx_tir_expr *from, tx_tir_expr *to);
+
 /* An index variable of a def. */
 typedef struct tx_tir_index {
     const char *name;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/codegen.h"
 #include "frontend/ast.h"
 #include "frontend/sema.h"
 #include "ir/blas.h"
@@ -54,8 +55,10 @@ static void compile(unit *u, const char *text) {
     }
 }
 
-/* tx_blas_set_tiled_loops for the BLAS runs of run() */
-static bool tiled;
+/* tx_blas_set_tiled_loops for the BLAS runs of run(); inner_jit: with the
+ * JIT behind BLAS (else the evaluator runs what BLAS declines) */
+static bool tiled, inner_jit;
+static tx_jit *JIT;   /* made on first use, freed in teardown */
 
 /* Run text (planned at run time when plan) with or without BLAS. */
 static tx_interp *run(const char *text, bool blas, bool plan, unit *u, tx_blas_stats *st) {
@@ -64,7 +67,12 @@ static tx_interp *run(const char *text, bool blas, bool plan, unit *u, tx_blas_s
     tx_interp *in = tx_interp_new(devnull ? devnull : stdout);
     tx_blas *b = NULL;
     if (blas) {
-        b = tx_blas_new(NULL);
+        tx_def_backend jb;
+        if (inner_jit) {
+            if (!JIT) JIT = tx_jit_new(3, NULL);
+            jb = tx_jit_backend(JIT);
+        }
+        b = tx_blas_new(inner_jit ? &jb : NULL);
         tx_blas_set_tiled_loops(b, tiled);
         tx_def_backend be = tx_blas_backend(b);
         tx_interp_set_backend(in, &be);
@@ -143,6 +151,9 @@ static int setup(void **state) {
 static int teardown(void **state) {
     (void)state;
     tx_blas_set_crossover(-1);   /* back to the measured default */
+    tx_jit_free(JIT);
+    JIT = NULL;
+    tx_cg_shutdown();
     return 0;
 }
 
@@ -252,15 +263,25 @@ static void test_tiled_batches(void **state) {
         "A10 = randn(512, 64, seed=13)\nB10 = randn(64, 512, seed=14)\n"
         "C10[i,j] = A10[i,k] * B10[k,j]\n"       /* a sum 64 long, 16.8M multiply-adds: the loops' */
         "A11 = randn(160, 160, seed=15)\n"
-        "C11[i,j] = A11[i,k] * A11[k,j]\n";      /* a sum 160 long, 160 wide: BLAS's */
+        "C11[i,j] = A11[i,k] * A11[k,j]\n"       /* a sum 160 long, 160 wide: BLAS's */
+        "B12 = randn(512, 64, seed=16)\n"
+        "C12[i,j] = sum[k](A10[i,k] * B12[j,k]) / 8\n";  /* B read across its rows: the loops', on B transposed */
     tiled = true;
-    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11", false);
+    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12", false);
     tiled = false;
     assert_int_equal(st.ndefs, 5);
-    assert_int_equal(st.npassed, 6);
-    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11", false);
-    assert_int_equal(st.ndefs, 11);
-    assert_int_equal(st.npassed, 0);
+    assert_int_equal(st.npassed, 7);
+    assert_int_equal(st.ntransposed, 0);   /* no backend behind BLAS here: the evaluator ran it */
+    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12", false);
+    assert_int_equal(st.ndefs, 12);
+    /* with the JIT behind BLAS, B12 is transposed and the loops run */
+    tiled = true;
+    inner_jit = true;
+    st = same(text, "C10 C12", false);
+    inner_jit = false;
+    tiled = false;
+    assert_int_equal(st.ntransposed, 1);
+    assert_int_equal(st.npassed, 7);
 }
 
 /* Consecutive factorizations of small matrices run side by side when a
