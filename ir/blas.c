@@ -438,7 +438,8 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
 /* Batches of products up to this many multiply-adds each go to the JIT's
  * register tiles instead (tiles_beat_blas); so do products whose tile
  * direction is short (SHORT_SIDE up to TILE_MIN_SIDE: one row of the tile
- * covers it), whatever their size; and from THIN_MIN_MADDS on, products
+ * covers it), whatever their size; single products of SINGLE_MIN_MADDS to
+ * SINGLE_MAX_MADDS (128^3 to 320^3); and from THIN_MIN_MADDS on, products
  * whose sum is at most THIN_K long (their tiles are four vectors wide,
  * ir/lir_sched.c) and thin products, whose tile direction is at most
  * THIN_SIDE long, when the operand read as vectors fits in THIN_MAX_BYTES. */
@@ -449,6 +450,8 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
 #define THIN_MIN_MADDS 4e6
 #define THIN_MAX_BYTES (2.0 * 1024 * 1024)
 #define THIN_K 128
+#define SINGLE_MIN_MADDS 2e6
+#define SINGLE_MAX_MADDS 3.4e7
 
 /* Do the JIT's loops beat BLAS on L?  With register tiles emitted as
  * vectors (codegen/llvm.c, ir/lir_lanes.c) a batch of products runs in
@@ -472,7 +475,12 @@ void tx_blas_set_tiled_loops(tx_blas *b, bool on) { b->tiled_loops = on; }
  *   200000x20x20 5.9 vs 3.0; 1000x16x16 about equal;
  *   short sums (k <= 128): 512x64x512 0.81 vs 0.31, 1024x64x1024 1.41 vs
  *   1.19, 2048x64x2048 7.7 vs 5.7, 4096x32x4096 23.5 vs 12.9, 2048x128x2048
- *   12.2 vs 10.9; 2048x256x2048 23.5 vs 22.4 (left to BLAS); 64^3 0.0136
+ *   12.2 vs 10.9; 2048x256x2048 23.5 vs 22.4 (left to BLAS);
+ *   single products with the four-vector tiles: 128^3 0.091 vs 0.081,
+ *   192^3 0.28 vs 0.25, 256^3 0.71 vs 0.59, 320^3 1.32 vs 1.20, 384^3
+ *   about equal, 512^3 2.6 vs 3.9 and 768^3 8.8 vs 9.6 (BLAS's);
+ *   128x2048x128 0.62-0.76 vs 0.62, 160x1000x160 0.56 vs 0.47,
+ *   200x800x200 0.68 vs 0.58, 64x4096x128 0.85-0.91 vs 0.63; 64^3 0.0136
  *   vs 0.0129 alone, but kron_solve's four 64^3 products went 0.45 -> 0.49
  *   ms as loops (their threads wake for 0.26M multiply-adds each; BLAS
  *   runs them on one).
@@ -493,6 +501,7 @@ static bool tiles_beat_blas(const tx_blas *bk, const layout *L, txrt_dtype dt) {
     double per = L->madds / (double)L->nbatch;
     if (side < TILE_MIN_SIDE || (L->k.ext <= THIN_K && per >= THIN_MIN_MADDS)) return true;
     if (L->nbatch >= 2 && per <= TILE_MAX_MADDS) return true;
+    if (L->nbatch == 1 && per >= SINGLE_MIN_MADDS && per <= SINGLE_MAX_MADDS) return true;
     double vec_bytes = 8.0 * (double)L->k.ext * (double)side;
     return side <= THIN_SIDE && per >= THIN_MIN_MADDS && vec_bytes <= THIN_MAX_BYTES;
 }

@@ -238,11 +238,12 @@ static void test_batched(void **state) {
     assert_int_equal(st.ncopies, 1);
 }
 
-/* With a backend that compiles register tiles, batches of products that
- * tile (along the output's unit-stride index, which the operand holding it
- * shares, at least 32 long) and thin products big enough are left to it;
- * small single products, transposed operands and short sides stay with
- * BLAS. */
+/* With a backend that compiles register tiles, the products that tile
+ * (along the output's unit-stride index, which the operand holding it
+ * shares) and that ir/blas.c's measured rule gives the loops are left to
+ * it: batches, short output rows, short sums, thin products and mid-size
+ * single products; small single products, operands without the unit
+ * stride and rows shorter than a vector stay with BLAS. */
 static void test_tiled_batches(void **state) {
     (void)state;
     const char *text =
@@ -262,18 +263,20 @@ static void test_tiled_batches(void **state) {
         "C9[i,j,r] = X9[i,j,k] * B9[k,r]\n"      /* rows (i,j), r 16 long: the loops' */
         "A10 = randn(512, 64, seed=13)\nB10 = randn(64, 512, seed=14)\n"
         "C10[i,j] = A10[i,k] * B10[k,j]\n"       /* a sum 64 long, 16.8M multiply-adds: the loops' */
-        "A11 = randn(160, 160, seed=15)\n"
-        "C11[i,j] = A11[i,k] * A11[k,j]\n"       /* a sum 160 long, 160 wide: BLAS's */
+        "A11 = randn(96, 160, seed=15)\nB11 = randn(160, 96, seed=17)\n"
+        "C11[i,j] = A11[i,k] * B11[k,j]\n"       /* one product, a sum 160 long, 1.5M multiply-adds: BLAS's */
+        "A13 = randn(160, 160, seed=18)\n"
+        "C13[i,j] = A13[i,k] * A13[k,j]\n"       /* one product of 4.1M multiply-adds: the loops' */
         "B12 = randn(512, 64, seed=16)\n"
         "C12[i,j] = sum[k](A10[i,k] * B12[j,k]) / 8\n";  /* B read across its rows: the loops', on B transposed */
     tiled = true;
-    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12", false);
+    tx_blas_stats st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12 C13", false);
     tiled = false;
     assert_int_equal(st.ndefs, 5);
-    assert_int_equal(st.npassed, 7);
+    assert_int_equal(st.npassed, 8);
     assert_int_equal(st.ntransposed, 0);   /* no backend behind BLAS here: the evaluator ran it */
-    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12", false);
-    assert_int_equal(st.ndefs, 12);
+    st = same(text, "C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 C12 C13", false);
+    assert_int_equal(st.ndefs, 13);
     /* with the JIT behind BLAS, B12 is transposed and the loops run */
     tiled = true;
     inner_jit = true;
@@ -281,7 +284,7 @@ static void test_tiled_batches(void **state) {
     inner_jit = false;
     tiled = false;
     assert_int_equal(st.ntransposed, 1);
-    assert_int_equal(st.npassed, 7);
+    assert_int_equal(st.npassed, 8);
 }
 
 /* Consecutive factorizations of small matrices run side by side when a
