@@ -438,6 +438,7 @@ static int64_t tile_width(const tx_lir_stmt *l, const tx_lir_sched_opts *o) {
     return l->extent >= o->jam_width / 2 ? l->extent : 0;
 }
 
+/* Expression nodes in the body of loop l (one copy of a jam). */
 static int body_nodes(const tx_lir_stmt *l) {
     shape sh = { 0, NULL, false, 0 };
     body_shape(&l->body, &sh);
@@ -575,9 +576,8 @@ static int tile(tx_lir_func *f, const tx_lir_sched_opts *o) {
      * jammed whole too, so it gets vectors instead of scalar code */
     if (n && w < l->extent && l->extent % w >= o->jam_width / 2 && at.k + 1 < at.b->n) {
         tx_lir_stmt *rest = at.b->stmts[at.k + 1];
-        shape rs = { 0, NULL, false, 0 };
-        body_shape(&rest->body, &rs);
-        if (rest->kind == TX_LIR_LOOP && rest->extent == l->extent % w && (int64_t)rs.nodes * rest->extent <= o->max_nodes)
+        if (rest->kind == TX_LIR_LOOP && rest->extent == l->extent % w &&
+            (int64_t)body_nodes(rest) * rest->extent <= o->max_nodes)
             n += tx_lir_jam_loop(f, at.b, at.k + 1, (int)rest->extent);
     }
     if (!n || !p || o->tile_rows < 2 || !L.shared || p->extent < o->tile_rows) return n;
