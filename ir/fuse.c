@@ -1634,10 +1634,10 @@ static tx_fuse_group *best_group(tx_arena *a, tx_tir_stmt *const *stmts, int n, 
 
 /* ---- splitting a nested reduction off a statement (tx_fuse_plan) --------------------- */
 
-typedef struct split {
+typedef struct parts {
     tx_tir_stmt *part, *rest;
     int *part_old, *rest_old;   /* per index id of the part / the rest: the statement's id */
-} split;
+} parts;
 
 static void mark_ids(const tx_tir_expr *e, bool *used, bool *bound) {
     if (!e) return;
@@ -1702,7 +1702,7 @@ static tx_tir_stmt *sub_def(tx_arena *a, const tx_tir_stmt *s, const char *out, 
 }
 
 /* Split s (see tx_fuse_plan) into part and rest, in how->stmts. */
-static bool split_stmt(const tx_fuse_split *how, const tx_tir_stmt *s, split *sp) {
+static bool split_stmt(const tx_fuse_split *how, const tx_tir_stmt *s, parts *sp) {
     tx_arena *a = how->stmts;
     if (s->kind != TX_TIR_DEF || s->accumulate || s->ellipsis || !s->rhs || s->nindices <= 0) return false;
     int n = s->nindices;
@@ -1776,7 +1776,7 @@ tx_fuse_group *tx_fuse_plan(tx_arena *a, const tx_fuse_split *split, tx_tir_stmt
     if (!split || !g || m0 >= mt || m0 + 2 > MAX_GROUP) return g;
     /* the group ends at stmts[m0]: split a reduction off it, and keep the
      * split if the group then takes that part */
-    struct split sp;
+    parts sp;
     if (!split_stmt(split, stmts[m0], &sp)) return g;
     tx_tir_stmt **ex = TX_NEWN(a, tx_tir_stmt *, n + 1);
     for (int k = 0; k < m0; k++) ex[k] = stmts[k];
