@@ -285,6 +285,19 @@ static void test_tiled_batches(void **state) {
     tiled = false;
     assert_int_equal(st.ntransposed, 1);
     assert_int_equal(st.npassed, 8);
+    /* three products of 4.1M multiply-adds: on two threads one would wait
+     * for the third, so BLAS keeps them; on one thread the loops take them */
+    const char *text3 = "A = randn(3, 160, 160, seed=1)\nB = randn(3, 160, 160, seed=2)\n"
+                        "C[b,i,j] = A[b,i,k] * B[b,k,j]\n";
+    tiled = true;
+    txrt_set_threads(2);
+    st = same(text3, "C", false);
+    assert_int_equal(st.ndefs, 1);
+    txrt_set_threads(1);
+    st = same(text3, "C", false);
+    assert_int_equal(st.npassed, 1);
+    txrt_set_threads(0);
+    tiled = false;
 }
 
 /* Consecutive factorizations of small matrices run side by side when a
