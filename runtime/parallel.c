@@ -80,9 +80,16 @@ static bool atexit_registered;            /* under P.mu */
 
 #define SPIN_ITERS 4000
 
+/* The online CPUs, asked once: glibc reads /sys for it on every call, and
+ * txrt_get_threads is asked per kernel and per BLAS decision. */
 static int online_cpus(void) {
+    static _Atomic int cached;
+    int c = atomic_load(&cached);
+    if (c > 0) return c;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+    c = n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+    atomic_store(&cached, c);
+    return c;
 }
 
 void txrt_set_threads(int n) { atomic_store(&want_threads, n < 1 ? 0 : n > 1024 ? 1024 : n); }
