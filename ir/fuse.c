@@ -1722,22 +1722,7 @@ static bool split_stmt(const tx_fuse_split *how, const tx_tir_stmt *s, parts *sp
     if (!name) return false;
     sp->part = sub_def(a, s, name, r->span, ids, nids, nfree, r, &sp->part_old);
     /* the rest reads the part where r stood */
-    tx_tir_expr *acc = TX_NEW(a, tx_tir_expr);
-    memset(acc, 0, sizeof *acc);
-    acc->kind = TX_TIR_ACCESS;
-    acc->span = r->span;
-    acc->var = name;
-    acc->nsubs = nfree;
-    acc->subs = TX_NEWN(a, tx_tir_affine, nfree);
-    for (int k = 0; k < nfree; k++) {
-        tx_tir_affine *t = &acc->subs[k];
-        t->nterms = 1;
-        t->idx = TX_NEWN(a, int, 1);
-        t->coef = TX_NEWN(a, int64_t, 1);
-        t->idx[0] = ids[k];
-        t->coef[0] = 1;
-        t->span = r->span;
-    }
+    tx_tir_expr *acc = tx_tir_access(a, name, ids, nfree, r->span);
     tx_tir_expr *rhs = tx_tir_replace(a, s->rhs, r, acc);
     bool *rused = TX_NEWN(a, bool, n), *rbound = TX_NEWN(a, bool, n);
     mark_ids(rhs, rused, rbound);

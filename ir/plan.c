@@ -903,20 +903,7 @@ static tx_tir_expr *mk_reduce(pctx *c, tx_redop op, const int *ids, int n, tx_ti
 
 /* An access var[ids...] with plain subscripts. */
 static tx_tir_expr *mk_access(pctx *c, const char *var, const int *ids, int n, tx_span sp) {
-    tx_tir_expr *e = mk(c, TX_TIR_ACCESS, sp);
-    e->var = var;
-    e->nsubs = n;
-    e->subs = TX_NEWN(c->a, tx_tir_affine, n + 1);
-    for (int k = 0; k < n; k++) {
-        e->subs[k].nterms = 1;
-        e->subs[k].idx = TX_NEWN(c->a, int, 1);
-        e->subs[k].coef = TX_NEWN(c->a, int64_t, 1);
-        e->subs[k].idx[0] = ids[k];
-        e->subs[k].coef[0] = 1;
-        e->subs[k].span = sp;
-    }
-    if (n == 0) e->whole = true;
-    return e;
+    return tx_tir_access(c->a, var, ids, n, sp);
 }
 
 /* The free indices of e. */

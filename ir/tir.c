@@ -72,3 +72,23 @@ tx_tir_expr *tx_tir_replace(tx_arena *a, const tx_tir_expr *e, const tx_tir_expr
     r->c = tx_tir_replace(a, e->c, from, to);
     return r;
 }
+
+/* See ir/tir.h. */
+tx_tir_expr *tx_tir_access(tx_arena *a, const char *var, const int *ids, int n, tx_span sp) {
+    tx_tir_expr *e = TX_NEW(a, tx_tir_expr);
+    e->kind = TX_TIR_ACCESS;
+    e->span = sp;
+    e->var = var;
+    e->nsubs = n;
+    e->subs = TX_NEWN(a, tx_tir_affine, n + 1);
+    for (int k = 0; k < n; k++) {
+        e->subs[k].nterms = 1;
+        e->subs[k].idx = TX_NEWN(a, int, 1);
+        e->subs[k].coef = TX_NEWN(a, int64_t, 1);
+        e->subs[k].idx[0] = ids[k];
+        e->subs[k].coef[0] = 1;
+        e->subs[k].span = sp;
+    }
+    if (n == 0) e->whole = true;
+    return e;
+}

@@ -103,6 +103,10 @@ struct tx_tir_expr {
  * bound indices. */
 tx_tir_expr *tx_tir_clone_map(tx_arena *a, const tx_tir_expr *e, const int *map);
 
+/* A new access var[ids[0], ..., ids[n-1]] with plain subscripts (the whole
+ * variable when n is 0), in a. */
+tx_tir_expr *tx_tir_access(tx_arena *a, const char *var, const int *ids, int n, tx_span sp);
+
 /* A copy of e (in a) with the node `from` replaced by `to`; the nodes not
  * on the path to `from` are shared with e. */
 tx_tir_expr *tx_tir_replace(tx_arena *a, const tx_tir_expr *e, const tx_tir_expr *from, tx_tir_expr *to);
